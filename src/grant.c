@@ -1,0 +1,755 @@
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <glib.h>
+#include <json-c/json.h>
+
+#include "form.h"
+#include "grant.h"
+#include "text.h"
+#include "wipe.h"
+
+/* Longest lifetime accepted in expires_in, in seconds (one year). A
+ * larger value is taken for a broken answer, not for a token. */
+#define FC_LIFETIME_MAX (366LL * 24 * 3600)
+
+/* Deepest JSON nesting parsed; a token answer is one flat object. */
+#define FC_JSON_DEPTH 16
+
+/* Characters of untrusted text quoted in a detail message. */
+#define FC_PREVIEW_MAX 120
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_result = CURLE_FAILED_INIT;
+
+static void init_curl(void)
+{
+	curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+flowcred_status fc_grant_global_init(char *detail, size_t detail_size)
+{
+	pthread_once(&curl_once, init_curl);
+	if (curl_init_result != CURLE_OK) {
+		fc_detail(detail, detail_size, "libcurl initialisation failed: %s",
+			  curl_easy_strerror(curl_init_result));
+		return FLOWCRED_INTERNAL;
+	}
+	return FLOWCRED_OK;
+}
+
+void fc_token_clear(struct fc_token *token)
+{
+	if (token == NULL)
+		return;
+	fc_clear_string(&token->access_token);
+	fc_clear_string(&token->refresh_token);
+	memset(token, 0, sizeof(*token));
+}
+
+/* An answer of the token endpoint as received. */
+struct http_answer {
+	long status;
+	char *content_type;
+	char *location;
+	char *retry_after;
+	struct fc_buf body;	/* wiped: it may carry tokens */
+	int no_memory;
+};
+
+static void http_answer_clear(struct http_answer *answer)
+{
+	free(answer->content_type);
+	free(answer->location);
+	free(answer->retry_after);
+	fc_buf_clear(&answer->body);
+	memset(answer, 0, sizeof(*answer));
+}
+
+static size_t receive_body(char *data, size_t size, size_t count,
+			   void *userdata)
+{
+	struct http_answer *answer = userdata;
+	size_t n = size * count;
+	int rc = fc_buf_append(&answer->body, data, n);
+
+	if (rc == -1)
+		answer->no_memory = 1;
+	/* Returning less than n makes libcurl abort with CURLE_WRITE_ERROR;
+	 * body.len past body.max is not possible, so the caller tells the
+	 * bound from no_memory. */
+	return rc == 0 ? n : 0;
+}
+
+static char *strdup_or_null(const char *s)
+{
+	return s != NULL ? strdup(s) : NULL;
+}
+
+/* Wipes every string value inside a parsed answer, so the tokens it
+ * carried do not stay in memory that json-c frees without wiping. */
+static void wipe_json_strings(json_object *value)
+{
+	size_t i;
+	size_t n;
+
+	switch (json_object_get_type(value)) {
+	case json_type_string:
+		fc_wipe((char *)json_object_get_string(value),
+			(size_t)json_object_get_string_len(value));
+		break;
+	case json_type_object: {
+		json_object_object_foreach(value, key, member) {
+			(void)key;
+			wipe_json_strings(member);
+		}
+		break;
+	}
+	case json_type_array:
+		n = json_object_array_length(value);
+		for (i = 0; i < n; i++)
+			wipe_json_strings(json_object_array_get_idx(value, i));
+		break;
+	default:
+		break;
+	}
+}
+
+static void release_json(json_object *value)
+{
+	if (value == NULL)
+		return;
+	wipe_json_strings(value);
+	json_object_put(value);
+}
+
+/* Parses body as one strict JSON value followed only by white space.
+ * Returns NULL when it is not JSON. */
+static json_object *parse_json(const char *body, size_t len)
+{
+	struct json_tokener *tokener;
+	json_object *value;
+	size_t end;
+
+	if (len == 0 || len > (size_t)INT32_MAX)
+		return NULL;
+	tokener = json_tokener_new_ex(FC_JSON_DEPTH);
+	if (tokener == NULL)
+		return NULL;
+	json_tokener_set_flags(tokener, JSON_TOKENER_STRICT);
+	value = json_tokener_parse_ex(tokener, body, (int)len);
+	if (json_tokener_get_error(tokener) != json_tokener_success) {
+		release_json(value);
+		value = NULL;
+	} else {
+		for (end = json_tokener_get_parse_end(tokener); end < len; end++) {
+			if (!g_ascii_isspace(body[end])) {
+				release_json(value);
+				value = NULL;
+				break;
+			}
+		}
+	}
+	json_tokener_free(tokener);
+	return value;
+}
+
+/* Returns the member's string, or NULL when absent or not a string. */
+static const char *member_string(json_object *object, const char *name)
+{
+	json_object *member;
+
+	if (!json_object_object_get_ex(object, name, &member) ||
+	    !json_object_is_type(member, json_type_string))
+		return NULL;
+	return json_object_get_string(member);
+}
+
+/* Checks RFC 6750 section 2.1 b64token syntax, the characters a bearer
+ * token may have in an Authorization header. */
+static int b64token_valid(const char *s)
+{
+	const char *p = s;
+
+	while (g_ascii_isalnum(*p) || strchr("-._~+/", *p) != NULL) {
+		if (*p == '\0')
+			break;
+		p++;
+	}
+	if (p == s)
+		return 0;
+	while (*p == '=')
+		p++;
+	return *p == '\0';
+}
+
+/* Reads a lifetime in seconds: a JSON integer, a whole-valued number or a
+ * numeric string. Returns 1 and sets *seconds, or 0 when invalid. */
+static int read_lifetime(json_object *value, long long min,
+			 long long *seconds)
+{
+	const char *text;
+	char *end = NULL;
+	long long n;
+	double d;
+
+	switch (json_object_get_type(value)) {
+	case json_type_int:
+		errno = 0;
+		n = json_object_get_int64(value);
+		if (errno != 0)
+			return 0;
+		break;
+	case json_type_double:
+		d = json_object_get_double(value);
+		if (!isfinite(d) || d != floor(d) || d < (double)min ||
+		    d > (double)FC_LIFETIME_MAX)
+			return 0;
+		n = (long long)d;
+		break;
+	case json_type_string:
+		text = json_object_get_string(value);
+		errno = 0;
+		n = strtoll(text, &end, 10);
+		if (errno != 0 || end == text || *end != '\0' ||
+		    !g_ascii_isdigit(text[0]))
+			return 0;
+		break;
+	default:
+		return 0;
+	}
+	if (n < min || n > FC_LIFETIME_MAX)
+		return 0;
+	*seconds = n;
+	return 1;
+}
+
+static flowcred_status read_token(json_object *answer, long default_expires_in,
+				  struct fc_token *token,
+				  char *detail, size_t detail_size)
+{
+	json_object *member;
+	const char *access_token;
+	const char *token_type;
+	const char *refresh_token;
+
+	if (!json_object_object_get_ex(answer, "access_token", &member)) {
+		fc_detail(detail, detail_size,
+			  "the token endpoint's answer has no access_token");
+		return FLOWCRED_PROTOCOL;
+	}
+	access_token = member_string(answer, "access_token");
+	if (access_token == NULL || access_token[0] == '\0') {
+		fc_detail(detail, detail_size,
+			  "the token endpoint's access_token is %s, not a "
+			  "non-empty string",
+			  access_token == NULL ?
+				  json_type_to_name(json_object_get_type(member)) :
+				  "empty");
+		return FLOWCRED_PROTOCOL;
+	}
+	if (!b64token_valid(access_token)) {
+		fc_detail(detail, detail_size,
+			  "the token endpoint's access_token has characters a "
+			  "bearer token cannot have (RFC 6750 section 2.1)");
+		return FLOWCRED_PROTOCOL;
+	}
+	token_type = member_string(answer, "token_type");
+	if (token_type == NULL || !fc_ascii_equal_nocase(token_type, "Bearer")) {
+		char preview[32];
+
+		fc_preview(token_type != NULL ? token_type : "(missing)",
+			   strlen(token_type != NULL ? token_type : "(missing)"),
+			   preview, sizeof(preview));
+		fc_detail(detail, detail_size,
+			  "the token endpoint's token_type is '%s', not Bearer",
+			  preview);
+		return FLOWCRED_PROTOCOL;
+	}
+
+	token->expires_in = default_expires_in;
+	if (json_object_object_get_ex(answer, "expires_in", &member) &&
+	    !read_lifetime(member, 1, &token->expires_in)) {
+		fc_detail(detail, detail_size,
+			  "the token endpoint's expires_in is not a positive "
+			  "number of seconds up to %lld", FC_LIFETIME_MAX);
+		return FLOWCRED_PROTOCOL;
+	}
+	token->refresh_expires_in = 0;
+	if (json_object_object_get_ex(answer, "refresh_expires_in", &member) &&
+	    !read_lifetime(member, 0, &token->refresh_expires_in)) {
+		fc_detail(detail, detail_size,
+			  "the token endpoint's refresh_expires_in is not a "
+			  "number of seconds");
+		return FLOWCRED_PROTOCOL;
+	}
+
+	token->access_token = fc_strdup_secret(access_token);
+	refresh_token = member_string(answer, "refresh_token");
+	if (refresh_token != NULL && refresh_token[0] != '\0')
+		token->refresh_token = fc_strdup_secret(refresh_token);
+	if (token->access_token == NULL ||
+	    (refresh_token != NULL && refresh_token[0] != '\0' &&
+	     token->refresh_token == NULL)) {
+		fc_token_clear(token);
+		return FLOWCRED_NO_MEMORY;
+	}
+	g_strlcpy(token->token_type, "Bearer", sizeof(token->token_type));
+	return FLOWCRED_OK;
+}
+
+static int contains_nocase(const char *haystack, const char *needle)
+{
+	gchar *lower = g_ascii_strdown(haystack, -1);
+	int found = strstr(lower, needle) != NULL;
+
+	g_free(lower);
+	return found;
+}
+
+/* Classifies an OAuth error answer on its error code and description,
+ * not on the HTTP status, which differs between Keycloak versions. */
+static flowcred_status classify_oauth_error(long http_status,
+					    const char *error,
+					    const char *description,
+					    char *detail, size_t detail_size)
+{
+	char code[64];
+	char text[FC_PREVIEW_MAX + 4];
+
+	fc_preview(error, strlen(error), code, sizeof(code));
+	fc_preview(description, strlen(description), text, sizeof(text));
+
+	if (strcmp(error, "invalid_grant") == 0) {
+		if (contains_nocase(description, "not fully set up")) {
+			fc_detail(detail, detail_size,
+				  "the IFS account is not fully set up: it has "
+				  "required actions pending, such as a password "
+				  "update; complete them with an interactive "
+				  "login (%s: %s, HTTP %ld)", code, text,
+				  http_status);
+			return FLOWCRED_ACCOUNT;
+		}
+		if (contains_nocase(description, "disabled") &&
+		    !contains_nocase(description, "temporarily")) {
+			fc_detail(detail, detail_size,
+				  "the IFS account is disabled; an IFS "
+				  "administrator must enable it (%s: %s, HTTP %ld)",
+				  code, text, http_status);
+			return FLOWCRED_ACCOUNT;
+		}
+		fc_detail(detail, detail_size,
+			  "IFS rejected the user name or password (%s: %s, "
+			  "HTTP %ld); Keycloak answers the same for an unknown "
+			  "user, a wrong password, a missing one-time code and "
+			  "an account locked after failed logins", code, text,
+			  http_status);
+		return FLOWCRED_DENIED;
+	}
+	if (strcmp(error, "unauthorized_client") == 0 ||
+	    strcmp(error, "invalid_client") == 0) {
+		if (contains_nocase(description, "direct access grant")) {
+			fc_detail(detail, detail_size,
+				  "IFS IAM does not allow the password grant for "
+				  "this client: enable Direct Access Grants on "
+				  "the IAM client (%s: %s, HTTP %ld)", code, text,
+				  http_status);
+			return FLOWCRED_CLIENT_REJECTED;
+		}
+		fc_detail(detail, detail_size,
+			  "IFS IAM rejected the client: check client_id "
+			  "(case-sensitive) and the client secret (%s: %s, "
+			  "HTTP %ld)", code, text, http_status);
+		return FLOWCRED_CLIENT_REJECTED;
+	}
+	if (strcmp(error, "invalid_scope") == 0) {
+		fc_detail(detail, detail_size,
+			  "IFS IAM rejected the scope: set scope to scopes the "
+			  "IAM client allows (%s: %s, HTTP %ld)", code, text,
+			  http_status);
+		return FLOWCRED_CLIENT_REJECTED;
+	}
+	if (strcmp(error, "unsupported_grant_type") == 0) {
+		fc_detail(detail, detail_size,
+			  "the token endpoint does not support the password "
+			  "grant (%s: %s, HTTP %ld)", code, text, http_status);
+		return FLOWCRED_CLIENT_REJECTED;
+	}
+	if (strcmp(error, "temporarily_unavailable") == 0 ||
+	    strcmp(error, "server_error") == 0) {
+		fc_detail(detail, detail_size,
+			  "the token endpoint is unavailable (%s: %s, HTTP %ld)",
+			  code, text, http_status);
+		return FLOWCRED_UNAVAILABLE;
+	}
+	if (strcmp(error, "slow_down") == 0) {
+		fc_detail(detail, detail_size,
+			  "the token endpoint asks to slow down (%s: %s, "
+			  "HTTP %ld)", code, text, http_status);
+		return FLOWCRED_TRY_AGAIN;
+	}
+	fc_detail(detail, detail_size,
+		  "the token endpoint returned an unexpected error (%s: %s, "
+		  "HTTP %ld)", code, text, http_status);
+	return FLOWCRED_PROTOCOL;
+}
+
+flowcred_status fc_grant_parse_answer(long http_status,
+				      const char *content_type,
+				      const char *body, size_t len,
+				      long default_expires_in,
+				      struct fc_token *token,
+				      struct fc_oauth_error *oauth_error,
+				      char *detail, size_t detail_size)
+{
+	char preview[FC_PREVIEW_MAX + 4];
+	char type_preview[64];
+	flowcred_status status;
+	json_object *answer;
+	const char *error;
+	const char *description;
+
+	memset(token, 0, sizeof(*token));
+	if (oauth_error != NULL)
+		memset(oauth_error, 0, sizeof(*oauth_error));
+	answer = parse_json(body, len);
+	if (answer == NULL || !json_object_is_type(answer, json_type_object)) {
+		fc_preview(body, len, preview, sizeof(preview));
+		fc_preview(content_type != NULL ? content_type : "none",
+			   strlen(content_type != NULL ? content_type : "none"),
+			   type_preview, sizeof(type_preview));
+		fc_detail(detail, detail_size,
+			  "the token endpoint's answer is not a JSON object "
+			  "(HTTP %ld, Content-Type %s, %zu bytes): %s%s%s; check "
+			  "token_url and any proxy in between", http_status,
+			  type_preview, len,
+			  answer != NULL ? "JSON of another type" : "\"",
+			  answer != NULL ? "" : preview,
+			  answer != NULL ? "" : "\"");
+		release_json(answer);
+		return http_status >= 200 && http_status < 300 && answer != NULL ?
+			       FLOWCRED_PROTOCOL : FLOWCRED_UNAVAILABLE;
+	}
+
+	error = member_string(answer, "error");
+	if (error != NULL) {
+		description = member_string(answer, "error_description");
+		if (oauth_error != NULL) {
+			g_strlcpy(oauth_error->error, error,
+				  sizeof(oauth_error->error));
+			g_strlcpy(oauth_error->description,
+				  description != NULL ? description : "",
+				  sizeof(oauth_error->description));
+		}
+		status = classify_oauth_error(http_status, error,
+					      description != NULL ? description : "",
+					      detail, detail_size);
+	} else if (http_status == 200) {
+		status = read_token(answer, default_expires_in, token, detail,
+				    detail_size);
+	} else {
+		fc_detail(detail, detail_size,
+			  "the token endpoint returned HTTP %ld without an OAuth "
+			  "error code", http_status);
+		status = FLOWCRED_PROTOCOL;
+	}
+	release_json(answer);
+	return status;
+}
+
+/* Turns a libcurl failure into a status and a detail that names the
+ * endpoint and, where there is one, the setting to change. */
+static flowcred_status classify_transfer_error(const struct fc_connector *c,
+					       CURLcode rc,
+					       const struct http_answer *answer,
+					       const char *error_buffer,
+					       char *detail, size_t detail_size)
+{
+	const char *reason = error_buffer[0] != '\0' ? error_buffer :
+			     curl_easy_strerror(rc);
+
+	switch (rc) {
+	case CURLE_WRITE_ERROR:
+	case CURLE_FILESIZE_EXCEEDED:
+		if (answer->no_memory)
+			return FLOWCRED_NO_MEMORY;
+		fc_detail(detail, detail_size,
+			  "the answer of %s is larger than max_response_size "
+			  "(%zu bytes)", c->token_url, c->max_response_size);
+		return FLOWCRED_PROTOCOL;
+	case CURLE_OPERATION_TIMEDOUT:
+		fc_detail(detail, detail_size,
+			  "request to %s timed out (connect_timeout %ld ms, "
+			  "timeout %ld ms): %s", c->token_url,
+			  c->connect_timeout_ms, c->timeout_ms, reason);
+		return FLOWCRED_UNAVAILABLE;
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CONNECT_ERROR:
+		fc_detail(detail, detail_size,
+			  "TLS with %s failed: %s; if the server's certificate "
+			  "is signed by a private CA, set ca_file", c->token_url,
+			  reason);
+		return FLOWCRED_UNAVAILABLE;
+	case CURLE_SSL_CACERT_BADFILE:
+		fc_detail(detail, detail_size,
+			  "cannot load the CA certificates in ca_file '%s': %s",
+			  c->ca_file != NULL ? c->ca_file : "(default)", reason);
+		return FLOWCRED_CONFIG;
+	case CURLE_OUT_OF_MEMORY:
+		return FLOWCRED_NO_MEMORY;
+	default:
+		fc_detail(detail, detail_size, "request to %s failed: %s",
+			  c->token_url, reason);
+		return FLOWCRED_UNAVAILABLE;
+	}
+}
+
+static void read_answer_headers(CURL *curl, struct http_answer *answer)
+{
+	struct curl_header *header = NULL;
+	char *value = NULL;
+
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &answer->status);
+	if (curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &value) == CURLE_OK)
+		answer->content_type = strdup_or_null(value);
+	value = NULL;
+	if (curl_easy_getinfo(curl, CURLINFO_REDIRECT_URL, &value) == CURLE_OK)
+		answer->location = strdup_or_null(value);
+	if (curl_easy_header(curl, "Retry-After", 0, CURLH_HEADER, -1,
+			     &header) == CURLHE_OK)
+		answer->retry_after = strdup_or_null(header->value);
+}
+
+/* POSTs form to the connector's token endpoint. authorization is a
+ * complete header line or NULL. */
+static flowcred_status post_form(const struct fc_connector *c,
+				 const struct fc_buf *form,
+				 const char *authorization,
+				 const struct fc_logger *logger,
+				 struct http_answer *answer,
+				 char *detail, size_t detail_size)
+{
+	char error_buffer[CURL_ERROR_SIZE] = "";
+	struct curl_slist *headers = NULL;
+	struct curl_slist *item;
+	flowcred_status status;
+	CURL *curl = NULL;
+	CURLcode rc;
+
+	status = fc_grant_global_init(detail, detail_size);
+	if (status != FLOWCRED_OK)
+		return status;
+	curl = curl_easy_init();
+	if (curl == NULL)
+		return FLOWCRED_NO_MEMORY;
+	headers = curl_slist_append(headers, "Accept: application/json");
+	if (headers != NULL && authorization != NULL) {
+		item = curl_slist_append(headers, authorization);
+		if (item == NULL) {
+			status = FLOWCRED_NO_MEMORY;
+			goto out;
+		}
+	}
+	if (headers == NULL) {
+		status = FLOWCRED_NO_MEMORY;
+		goto out;
+	}
+	answer->body.max = c->max_response_size;
+
+	curl_easy_setopt(curl, CURLOPT_URL, c->token_url);
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https");
+	curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "https");
+	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (c->ca_file != NULL)
+		curl_easy_setopt(curl, CURLOPT_CAINFO, c->ca_file);
+	curl_easy_setopt(curl, CURLOPT_PROXY, c->proxy != NULL ? c->proxy : "");
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+	curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE,
+			 (curl_off_t)c->max_response_size);
+	curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(curl, CURLOPT_USERAGENT, "flowcred/" PACKAGE_VERSION);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, form->data);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)form->len);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, receive_body);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, answer);
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
+
+	fc_log(logger, LOG_DEBUG, "POST %s (client authentication %s)",
+	       c->token_url,
+	       c->client_auth == FC_CLIENT_AUTH_BASIC ? "client_secret_basic" :
+							 "client_secret_post");
+	rc = curl_easy_perform(curl);
+	if (rc != CURLE_OK) {
+		status = classify_transfer_error(c, rc, answer, error_buffer,
+						 detail, detail_size);
+		goto out;
+	}
+	read_answer_headers(curl, answer);
+	fc_log(logger, LOG_DEBUG, "%s answered HTTP %ld, %zu bytes",
+	       c->token_url, answer->status, answer->body.len);
+	status = FLOWCRED_OK;
+out:
+	for (item = headers; item != NULL; item = item->next)
+		fc_wipe(item->data, strlen(item->data));
+	curl_slist_free_all(headers);
+	curl_easy_cleanup(curl);
+	return status;
+}
+
+/* Classifies what the HTTP status alone decides: redirects, rate limits
+ * and server errors. Returns FLOWCRED_OK when the body must decide. */
+static flowcred_status classify_http_status(const struct fc_connector *c,
+					    const struct http_answer *answer,
+					    char *detail, size_t detail_size)
+{
+	char preview[FC_PREVIEW_MAX + 4];
+	const char *location = answer->location;
+
+	if (answer->status >= 300 && answer->status < 400) {
+		location = location != NULL ? location : "(no Location)";
+		fc_preview(location, strlen(location), preview, sizeof(preview));
+		fc_detail(detail, detail_size,
+			  "%s answered HTTP %ld redirecting to %s; redirects are "
+			  "not followed: set token_url to the token endpoint "
+			  "itself", c->token_url, answer->status, preview);
+		return FLOWCRED_UNAVAILABLE;
+	}
+	if (answer->status == 429) {
+		const char *after = answer->retry_after;
+
+		fc_preview(after != NULL ? after : "not given",
+			   strlen(after != NULL ? after : "not given"), preview,
+			   sizeof(preview));
+		fc_detail(detail, detail_size,
+			  "%s is rate limiting requests (HTTP 429, Retry-After "
+			  "%s); try again later", c->token_url, preview);
+		return FLOWCRED_TRY_AGAIN;
+	}
+	if (answer->status >= 500 || answer->status < 200) {
+		fc_detail(detail, detail_size,
+			  "%s is unavailable (HTTP %ld)", c->token_url,
+			  answer->status);
+		return FLOWCRED_UNAVAILABLE;
+	}
+	return FLOWCRED_OK;
+}
+
+/* Builds the request: grant_type=password, the user's credentials when
+ * given, scope, and client authentication in the body or as Basic. */
+static flowcred_status build_request(const struct fc_connector *c,
+				     const char *username, const char *password,
+				     struct fc_buf *form, char **authorization)
+{
+	int rc = fc_form_add(form, "grant_type", "password");
+
+	if (rc == 0 && username != NULL)
+		rc = fc_form_add(form, "username", username);
+	if (rc == 0 && password != NULL)
+		rc = fc_form_add(form, "password", password);
+	if (rc == 0)
+		rc = fc_form_add(form, "scope", c->scope);
+	if (rc == 0 && c->client_auth == FC_CLIENT_AUTH_BASIC) {
+		*authorization = fc_basic_authorization(c->client_id,
+							c->client_secret);
+		rc = *authorization != NULL ? 0 : -1;
+	} else if (rc == 0) {
+		rc = fc_form_add(form, "client_id", c->client_id);
+		if (rc == 0 && c->client_secret != NULL)
+			rc = fc_form_add(form, "client_secret",
+					 c->client_secret);
+	}
+	return rc == 0 ? FLOWCRED_OK : FLOWCRED_NO_MEMORY;
+}
+
+/* Sends one grant request and classifies the answer. */
+static flowcred_status request_token(const struct fc_connector *c,
+				     const char *username, const char *password,
+				     const struct fc_logger *logger,
+				     struct fc_token *token,
+				     struct fc_oauth_error *oauth_error,
+				     char *detail, size_t detail_size)
+{
+	struct http_answer answer = { 0 };
+	struct fc_buf form = { 0 };
+	char *authorization = NULL;
+	flowcred_status status;
+
+	memset(token, 0, sizeof(*token));
+	memset(oauth_error, 0, sizeof(*oauth_error));
+	status = build_request(c, username, password, &form, &authorization);
+	if (status != FLOWCRED_OK)
+		goto out;
+	status = post_form(c, &form, authorization, logger, &answer, detail,
+			   detail_size);
+	if (status != FLOWCRED_OK)
+		goto out;
+	if (answer.no_memory) {
+		status = FLOWCRED_NO_MEMORY;
+		goto out;
+	}
+	status = classify_http_status(c, &answer, detail, detail_size);
+	if (status != FLOWCRED_OK)
+		goto out;
+	status = fc_grant_parse_answer(answer.status, answer.content_type,
+				       answer.body.data != NULL ? answer.body.data : "",
+				       answer.body.len, c->default_expires_in,
+				       token, oauth_error, detail, detail_size);
+out:
+	fc_buf_clear(&form);
+	fc_clear_string(&authorization);
+	http_answer_clear(&answer);
+	return status;
+}
+
+flowcred_status fc_grant_password(const struct fc_connector *connector,
+				  const char *username, const char *password,
+				  const struct fc_logger *logger,
+				  struct fc_token *token,
+				  char *detail, size_t detail_size)
+{
+	struct fc_oauth_error oauth_error;
+
+	return request_token(connector, username, password, logger, token,
+			     &oauth_error, detail, detail_size);
+}
+
+flowcred_status fc_grant_probe(const struct fc_connector *connector,
+			       const struct fc_logger *logger,
+			       char *detail, size_t detail_size)
+{
+	char answer_detail[FLOWCRED_DETAIL_MAX] = "";
+	struct fc_oauth_error oauth_error;
+	struct fc_token token;
+	flowcred_status status;
+
+	status = request_token(connector, NULL, NULL, logger, &token,
+			       &oauth_error, answer_detail,
+			       sizeof(answer_detail));
+	if (status == FLOWCRED_OK) {
+		fc_token_clear(&token);
+		fc_detail(detail, detail_size,
+			  "%s issued a token without a user name; it does not "
+			  "behave as Keycloak", connector->token_url);
+		return FLOWCRED_PROTOCOL;
+	}
+	if (strcmp(oauth_error.error, "invalid_request") == 0 &&
+	    strcmp(oauth_error.description, "Missing parameter: username") == 0) {
+		fc_detail(detail, detail_size,
+			  "%s accepted client '%s' for the password grant",
+			  connector->token_url, connector->client_id);
+		return FLOWCRED_OK;
+	}
+	fc_detail(detail, detail_size, "%s", answer_detail);
+	return status;
+}

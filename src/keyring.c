@@ -1,0 +1,605 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gio/gio.h>
+#include <libsecret/secret.h>
+
+#include "keyring.h"
+#include "text.h"
+#include "wipe.h"
+
+#define SECRETS_BUS_NAME "org.freedesktop.secrets"
+
+static const SecretSchema credential_schema = {
+	"org.flowcred.Credential", SECRET_SCHEMA_NONE,
+	{
+		{ "connector", SECRET_SCHEMA_ATTRIBUTE_STRING },
+		{ "flow-user", SECRET_SCHEMA_ATTRIBUTE_STRING },
+		{ "ifs-user", SECRET_SCHEMA_ATTRIBUTE_STRING },
+		{ NULL, 0 },
+	},
+	0, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+};
+
+struct fc_keyring {
+	GMutex lock;
+	SecretService *service;	/* guarded by lock */
+	int timeout_ms;
+	const struct fc_logger *logger;
+};
+
+struct fc_keyring *fc_keyring_new(long timeout_ms,
+				  const struct fc_logger *logger)
+{
+	struct fc_keyring *keyring = calloc(1, sizeof(*keyring));
+
+	if (keyring == NULL)
+		return NULL;
+	g_mutex_init(&keyring->lock);
+	keyring->timeout_ms = (int)timeout_ms;
+	keyring->logger = logger;
+	return keyring;
+}
+
+void fc_keyring_free(struct fc_keyring *keyring)
+{
+	if (keyring == NULL)
+		return;
+	g_clear_object(&keyring->service);
+	g_mutex_clear(&keyring->lock);
+	free(keyring);
+}
+
+/* Forgets the cached connection after a failure that suggests the
+ * service or the bus went away, so the next call connects again. */
+static void forget_service(struct fc_keyring *keyring, SecretService *service)
+{
+	g_mutex_lock(&keyring->lock);
+	if (keyring->service == service)
+		g_clear_object(&keyring->service);
+	g_mutex_unlock(&keyring->lock);
+}
+
+/* Turns a GError from a Secret Service call into a status and a detail
+ * that tells the admin what to do. */
+static flowcred_status classify_error(struct fc_keyring *keyring,
+				      SecretService *service,
+				      const GError *error, const char *action,
+				      char *detail, size_t detail_size)
+{
+	if (g_error_matches(error, SECRET_ERROR, SECRET_ERROR_IS_LOCKED)) {
+		fc_detail(detail, detail_size,
+			  "cannot %s: the keyring collection is locked; unlock "
+			  "it (see \"Headless keyring\" in the README)", action);
+		return FLOWCRED_UNAVAILABLE;
+	}
+	if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT) ||
+	    g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_TIMEOUT) ||
+	    g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_TIMED_OUT) ||
+	    g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_NO_REPLY)) {
+		forget_service(keyring, service);
+		fc_detail(detail, detail_size,
+			  "cannot %s: the Secret Service did not answer within "
+			  "%d ms (keyring_timeout)", action,
+			  keyring->timeout_ms);
+		return FLOWCRED_UNAVAILABLE;
+	}
+	forget_service(keyring, service);
+	fc_detail(detail, detail_size, "cannot %s: Secret Service error: %s",
+		  action, error->message);
+	return FLOWCRED_UNAVAILABLE;
+}
+
+/* Tells whether some process owns, or D-Bus can start, the Secret
+ * Service, so a missing provider is reported as such and not as a
+ * timeout. */
+static int provider_present(GDBusConnection *bus, int timeout_ms)
+{
+	GVariant *reply;
+	GVariantIter *names = NULL;
+	const char *name;
+	gboolean owned = FALSE;
+	int found = 0;
+
+	reply = g_dbus_connection_call_sync(bus, "org.freedesktop.DBus",
+					    "/org/freedesktop/DBus",
+					    "org.freedesktop.DBus",
+					    "NameHasOwner",
+					    g_variant_new("(s)",
+							  SECRETS_BUS_NAME),
+					    G_VARIANT_TYPE("(b)"),
+					    G_DBUS_CALL_FLAGS_NONE, timeout_ms,
+					    NULL, NULL);
+	if (reply != NULL) {
+		g_variant_get(reply, "(b)", &owned);
+		g_variant_unref(reply);
+		if (owned)
+			return 1;
+	}
+	reply = g_dbus_connection_call_sync(bus, "org.freedesktop.DBus",
+					    "/org/freedesktop/DBus",
+					    "org.freedesktop.DBus",
+					    "ListActivatableNames", NULL,
+					    G_VARIANT_TYPE("(as)"),
+					    G_DBUS_CALL_FLAGS_NONE, timeout_ms,
+					    NULL, NULL);
+	if (reply == NULL)
+		return 0;
+	g_variant_get(reply, "(as)", &names);
+	while (!found && g_variant_iter_next(names, "&s", &name))
+		found = strcmp(name, SECRETS_BUS_NAME) == 0;
+	g_variant_iter_free(names);
+	g_variant_unref(reply);
+	return found;
+}
+
+/* Returns a new reference to the Secret Service connection, connecting
+ * first when there is none or the old one was closed. */
+static flowcred_status get_service(struct fc_keyring *keyring,
+				   SecretService **service_out,
+				   char *detail, size_t detail_size)
+{
+	flowcred_status status = FLOWCRED_UNAVAILABLE;
+	GDBusConnection *bus = NULL;
+	SecretService *service;
+	GError *error = NULL;
+
+	g_mutex_lock(&keyring->lock);
+	if (keyring->service != NULL &&
+	    g_dbus_connection_is_closed(
+		    g_dbus_proxy_get_connection(G_DBUS_PROXY(keyring->service))))
+		g_clear_object(&keyring->service);
+	if (keyring->service != NULL) {
+		*service_out = g_object_ref(keyring->service);
+		status = FLOWCRED_OK;
+		goto out;
+	}
+
+	bus = g_bus_get_sync(G_BUS_TYPE_SESSION, NULL, &error);
+	if (bus == NULL) {
+		fc_detail(detail, detail_size,
+			  "no D-Bus session bus (%s); run inside a session with "
+			  "a running keyring, or set DBUS_SESSION_BUS_ADDRESS "
+			  "(see \"Headless keyring\" in the README)",
+			  error->message);
+		goto out;
+	}
+	/* GLib's shared session bus ends the whole process when the bus
+	 * closes unless told otherwise; a host must survive that. */
+	g_dbus_connection_set_exit_on_close(bus, FALSE);
+	if (!provider_present(bus, keyring->timeout_ms)) {
+		fc_detail(detail, detail_size,
+			  "no Secret Service provider on the session bus; start "
+			  "gnome-keyring-daemon --components=secrets (see "
+			  "\"Headless keyring\" in the README)");
+		goto out;
+	}
+	service = secret_service_open_sync(SECRET_TYPE_SERVICE, NULL,
+					   SECRET_SERVICE_OPEN_SESSION, NULL,
+					   &error);
+	if (service == NULL) {
+		fc_detail(detail, detail_size,
+			  "cannot open the Secret Service: %s", error->message);
+		goto out;
+	}
+	g_dbus_proxy_set_default_timeout(G_DBUS_PROXY(service),
+					 keyring->timeout_ms);
+	keyring->service = service;
+	*service_out = g_object_ref(service);
+	status = FLOWCRED_OK;
+out:
+	g_mutex_unlock(&keyring->lock);
+	if (bus != NULL)
+		g_object_unref(bus);
+	if (error != NULL)
+		g_error_free(error);
+	return status;
+}
+
+static GHashTable *new_attributes(const char *connector,
+				  const char *flow_user, const char *ifs_user)
+{
+	GHashTable *attributes = g_hash_table_new(g_str_hash, g_str_equal);
+
+	if (connector != NULL)
+		g_hash_table_insert(attributes, (gpointer)"connector",
+				    (gpointer)connector);
+	if (flow_user != NULL)
+		g_hash_table_insert(attributes, (gpointer)"flow-user",
+				    (gpointer)flow_user);
+	if (ifs_user != NULL)
+		g_hash_table_insert(attributes, (gpointer)"ifs-user",
+				    (gpointer)ifs_user);
+	return attributes;
+}
+
+/* Finds the items matching the given attributes without unlocking
+ * anything, so no prompt can appear. */
+static flowcred_status search_items(struct fc_keyring *keyring,
+				    SecretService *service,
+				    const char *connector,
+				    const char *flow_user, const char *action,
+				    GList **items_out,
+				    char *detail, size_t detail_size)
+{
+	GHashTable *attributes = new_attributes(connector, flow_user, NULL);
+	flowcred_status status = FLOWCRED_OK;
+	GError *error = NULL;
+	GList *l;
+
+	*items_out = secret_service_search_sync(service, &credential_schema,
+						attributes,
+						SECRET_SEARCH_ALL |
+						SECRET_SEARCH_LOAD_SECRETS,
+						NULL, &error);
+	if (error != NULL) {
+		status = classify_error(keyring, service, error, action,
+					detail, detail_size);
+		g_error_free(error);
+		g_list_free_full(*items_out, g_object_unref);
+		*items_out = NULL;
+	}
+	for (l = *items_out; l != NULL; l = l->next)
+		g_dbus_proxy_set_default_timeout(G_DBUS_PROXY(l->data),
+						 keyring->timeout_ms);
+	g_hash_table_unref(attributes);
+	return status;
+}
+
+static const char *item_attribute(GHashTable *attributes, const char *name)
+{
+	const char *value = g_hash_table_lookup(attributes, name);
+
+	return value != NULL ? value : "";
+}
+
+/* Copies the item's secret into malloc'd memory: *password_out is NULL
+ * for an empty secret (interactive user). */
+static flowcred_status copy_secret(SecretItem *item, char **password_out,
+				   char *detail, size_t detail_size)
+{
+	SecretValue *value = secret_item_get_secret(item);
+	const char *bytes;
+	gsize len = 0;
+	char *copy;
+
+	*password_out = NULL;
+	if (value == NULL) {
+		fc_detail(detail, detail_size,
+			  "the keyring item's secret could not be loaded");
+		return FLOWCRED_UNAVAILABLE;
+	}
+	bytes = secret_value_get(value, &len);
+	if (len == 0) {
+		secret_value_unref(value);
+		return FLOWCRED_OK;
+	}
+	if (memchr(bytes, '\0', len) != NULL) {
+		secret_value_unref(value);
+		fc_detail(detail, detail_size,
+			  "the stored password contains a NUL byte; store it "
+			  "again with flowcred store");
+		return FLOWCRED_NOT_FOUND;
+	}
+	copy = malloc(len + 1);
+	if (copy != NULL) {
+		memcpy(copy, bytes, len);
+		copy[len] = '\0';
+	}
+	secret_value_unref(value);
+	if (copy == NULL)
+		return FLOWCRED_NO_MEMORY;
+	*password_out = copy;
+	return FLOWCRED_OK;
+}
+
+/* Picks the most recently modified item: after an interrupted store two
+ * items may exist for one pair. */
+static SecretItem *newest_item(GList *items)
+{
+	SecretItem *newest = NULL;
+	GList *l;
+
+	for (l = items; l != NULL; l = l->next) {
+		if (newest == NULL || secret_item_get_modified(l->data) >
+				      secret_item_get_modified(newest))
+			newest = l->data;
+	}
+	return newest;
+}
+
+flowcred_status fc_keyring_lookup(struct fc_keyring *keyring,
+				  const char *connector, const char *flow_user,
+				  char **ifs_user_out, char **password_out,
+				  char *detail, size_t detail_size)
+{
+	SecretService *service = NULL;
+	GHashTable *attributes = NULL;
+	GList *items = NULL;
+	SecretItem *item;
+	flowcred_status status;
+	char *ifs_user = NULL;
+	char *password = NULL;
+
+	status = get_service(keyring, &service, detail, detail_size);
+	if (status != FLOWCRED_OK)
+		goto out;
+	status = search_items(keyring, service, connector, flow_user,
+			      "look up credentials", &items, detail,
+			      detail_size);
+	if (status != FLOWCRED_OK)
+		goto out;
+	item = newest_item(items);
+	if (item == NULL) {
+		fc_detail(detail, detail_size,
+			  "no keyring item for Flow user '%s' on connector '%s'; "
+			  "store one with: flowcred store %s %s --ifs-user "
+			  "IFS_USER", flow_user, connector, connector,
+			  flow_user);
+		status = FLOWCRED_NOT_FOUND;
+		goto out;
+	}
+	if (secret_item_get_locked(item)) {
+		fc_detail(detail, detail_size,
+			  "the keyring item for Flow user '%s' on connector '%s' "
+			  "is in a locked collection; unlock it (see \"Headless "
+			  "keyring\" in the README)", flow_user, connector);
+		status = FLOWCRED_UNAVAILABLE;
+		goto out;
+	}
+	attributes = secret_item_get_attributes(item);
+	ifs_user = strdup(item_attribute(attributes, "ifs-user"));
+	if (ifs_user == NULL) {
+		status = FLOWCRED_NO_MEMORY;
+		goto out;
+	}
+	if (ifs_user[0] == '\0') {
+		fc_detail(detail, detail_size,
+			  "the keyring item for Flow user '%s' on connector '%s' "
+			  "has no IFS user; store it again", flow_user,
+			  connector);
+		status = FLOWCRED_NOT_FOUND;
+		goto out;
+	}
+	if (password_out != NULL) {
+		status = copy_secret(item, &password, detail, detail_size);
+		if (status != FLOWCRED_OK)
+			goto out;
+		*password_out = password;
+		password = NULL;
+	}
+	*ifs_user_out = ifs_user;
+	ifs_user = NULL;
+out:
+	free(ifs_user);
+	fc_clear_string(&password);
+	if (attributes != NULL)
+		g_hash_table_unref(attributes);
+	g_list_free_full(items, g_object_unref);
+	if (service != NULL)
+		g_object_unref(service);
+	return status;
+}
+
+/* Deletes the items in items whose ifs-user differs from keep_ifs_user,
+ * or all of them when keep_ifs_user is NULL. Returns how many were
+ * deleted, or -1 with the status in *status_out. */
+static int delete_items(struct fc_keyring *keyring, SecretService *service,
+			GList *items, const char *keep_ifs_user,
+			flowcred_status *status_out,
+			char *detail, size_t detail_size)
+{
+	GError *error = NULL;
+	GHashTable *attributes;
+	int deleted = 0;
+	int keep;
+	GList *l;
+
+	for (l = items; l != NULL; l = l->next) {
+		attributes = secret_item_get_attributes(l->data);
+		keep = keep_ifs_user != NULL &&
+		       strcmp(item_attribute(attributes, "ifs-user"),
+			      keep_ifs_user) == 0;
+		g_hash_table_unref(attributes);
+		if (keep)
+			continue;
+		if (!secret_item_delete_sync(l->data, NULL, &error)) {
+			*status_out = classify_error(keyring, service, error,
+						     "delete a keyring item",
+						     detail, detail_size);
+			g_error_free(error);
+			return -1;
+		}
+		deleted++;
+	}
+	return deleted;
+}
+
+flowcred_status fc_keyring_store(struct fc_keyring *keyring,
+				 const char *connector, const char *flow_user,
+				 const char *ifs_user, const char *password,
+				 char *detail, size_t detail_size)
+{
+	SecretService *service = NULL;
+	GHashTable *attributes = NULL;
+	SecretValue *value = NULL;
+	GList *items = NULL;
+	GError *error = NULL;
+	flowcred_status status;
+	char *label = NULL;
+
+	status = get_service(keyring, &service, detail, detail_size);
+	if (status != FLOWCRED_OK)
+		goto out;
+	if (asprintf(&label, "flowcred: %s / %s", connector, flow_user) < 0) {
+		label = NULL;
+		status = FLOWCRED_NO_MEMORY;
+		goto out;
+	}
+	attributes = new_attributes(connector, flow_user, ifs_user);
+	value = secret_value_new(password != NULL ? password : "", -1,
+				 "text/plain");
+	if (!secret_service_store_sync(service, &credential_schema, attributes,
+				       SECRET_COLLECTION_DEFAULT, label, value,
+				       NULL, &error)) {
+		status = classify_error(keyring, service, error,
+					"store credentials", detail,
+					detail_size);
+		goto out;
+	}
+	/* The new item is in place; now drop the pair's items that name a
+	 * different IFS user, so the pair never has no item at all. */
+	status = search_items(keyring, service, connector, flow_user,
+			      "store credentials", &items, detail,
+			      detail_size);
+	if (status == FLOWCRED_OK)
+		delete_items(keyring, service, items, ifs_user, &status,
+			     detail, detail_size);
+out:
+	if (value != NULL)
+		secret_value_unref(value);
+	if (attributes != NULL)
+		g_hash_table_unref(attributes);
+	if (error != NULL)
+		g_error_free(error);
+	g_list_free_full(items, g_object_unref);
+	free(label);
+	if (service != NULL)
+		g_object_unref(service);
+	return status;
+}
+
+flowcred_status fc_keyring_clear(struct fc_keyring *keyring,
+				 const char *connector, const char *flow_user,
+				 char *detail, size_t detail_size)
+{
+	SecretService *service = NULL;
+	GList *items = NULL;
+	flowcred_status status;
+	int deleted;
+
+	status = get_service(keyring, &service, detail, detail_size);
+	if (status != FLOWCRED_OK)
+		goto out;
+	status = search_items(keyring, service, connector, flow_user,
+			      "clear credentials", &items, detail,
+			      detail_size);
+	if (status != FLOWCRED_OK)
+		goto out;
+	deleted = delete_items(keyring, service, items, NULL, &status, detail,
+			       detail_size);
+	if (deleted == 0) {
+		fc_detail(detail, detail_size,
+			  "no keyring item for Flow user '%s' on connector '%s'",
+			  flow_user, connector);
+		status = FLOWCRED_NOT_FOUND;
+	}
+out:
+	g_list_free_full(items, g_object_unref);
+	if (service != NULL)
+		g_object_unref(service);
+	return status;
+}
+
+struct list_entry {
+	char *connector;
+	char *flow_user;
+	char *ifs_user;
+	int has_password;
+};
+
+static int compare_entries(const void *a, const void *b)
+{
+	const struct list_entry *x = a;
+	const struct list_entry *y = b;
+	int c = strcmp(x->connector, y->connector);
+
+	return c != 0 ? c : strcmp(x->flow_user, y->flow_user);
+}
+
+static flowcred_status collect_entry(SecretItem *item,
+				     struct list_entry *entry)
+{
+	GHashTable *attributes = secret_item_get_attributes(item);
+	SecretValue *value = secret_item_get_secret(item);
+	gsize len = 0;
+
+	if (value != NULL) {
+		secret_value_get(value, &len);
+		secret_value_unref(value);
+	}
+	entry->has_password = len > 0;
+	entry->connector = strdup(item_attribute(attributes, "connector"));
+	entry->flow_user = strdup(item_attribute(attributes, "flow-user"));
+	entry->ifs_user = strdup(item_attribute(attributes, "ifs-user"));
+	g_hash_table_unref(attributes);
+	if (entry->connector == NULL || entry->flow_user == NULL ||
+	    entry->ifs_user == NULL)
+		return FLOWCRED_NO_MEMORY;
+	return FLOWCRED_OK;
+}
+
+flowcred_status fc_keyring_list(struct fc_keyring *keyring,
+				const char *connector,
+				flowcred_list_func func, void *userdata,
+				char *detail, size_t detail_size)
+{
+	struct list_entry *entries = NULL;
+	SecretService *service = NULL;
+	GList *items = NULL;
+	flowcred_status status;
+	size_t n = 0;
+	size_t locked = 0;
+	size_t i;
+	GList *l;
+
+	status = get_service(keyring, &service, detail, detail_size);
+	if (status != FLOWCRED_OK)
+		goto out;
+	status = search_items(keyring, service, connector, NULL,
+			      "list credentials", &items, detail, detail_size);
+	if (status != FLOWCRED_OK)
+		goto out;
+	entries = calloc(g_list_length(items) + 1, sizeof(*entries));
+	if (entries == NULL) {
+		status = FLOWCRED_NO_MEMORY;
+		goto out;
+	}
+	for (l = items; l != NULL; l = l->next) {
+		if (secret_item_get_locked(l->data)) {
+			locked++;
+			continue;
+		}
+		status = collect_entry(l->data, &entries[n++]);
+		if (status != FLOWCRED_OK)
+			goto out;
+	}
+	if (locked > 0) {
+		fc_detail(detail, detail_size,
+			  "%zu keyring items are in a locked collection; unlock "
+			  "it (see \"Headless keyring\" in the README)", locked);
+		status = FLOWCRED_UNAVAILABLE;
+		goto out;
+	}
+	qsort(entries, n, sizeof(*entries), compare_entries);
+	for (i = 0; i < n; i++) {
+		if (func(entries[i].connector, entries[i].flow_user,
+			 entries[i].ifs_user, entries[i].has_password,
+			 userdata) != 0)
+			break;
+	}
+out:
+	for (i = 0; entries != NULL && i < n; i++) {
+		free(entries[i].connector);
+		free(entries[i].flow_user);
+		free(entries[i].ifs_user);
+	}
+	free(entries);
+	g_list_free_full(items, g_object_unref);
+	if (service != NULL)
+		g_object_unref(service);
+	return status;
+}
