@@ -370,7 +370,8 @@ flowcred_check_connector(flowcred_ctx *ctx, const char *connector,
 					 sizeof(keyring_detail));
 	if (keyring_status == FLOWCRED_OK)
 		snprintf(keyring_detail, sizeof(keyring_detail),
-			 "%zu credential items", items);
+			 "%zu credential item%s", items,
+			 items == 1 ? "" : "s");
 	status = fc_grant_probe(c, &ctx->logger, endpoint_detail,
 				sizeof(endpoint_detail));
 	fc_detail(detail, detail_size,
