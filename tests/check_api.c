@@ -1,0 +1,671 @@
+/* Tests of the public API itself: argument checks, status texts,
+ * versions, detail buffers, concurrent use of one context and the
+ * exported symbol list of libflowcred.so.1. */
+#include "config.h"
+
+#include <ctype.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "flowcred.h"
+#include "testutil.h"
+
+#define CONNECTOR "ifs-api"
+#define THREAD_COUNT 8
+
+/* Names that no call accepts: empty, or with a control character. NULL
+ * is tested separately for each argument. */
+static const char *const invalid_names[] = {
+	"",
+	"line\nbreak",
+	"tab\there",
+	"carriage\rreturn",
+	"escape\x1b[0m",
+	"delete\x7f",
+};
+
+#define INVALID_NAME_COUNT \
+	((int)(sizeof(invalid_names) / sizeof(invalid_names[0])))
+
+static flowcred_ctx *open_api_context(void)
+{
+	char *path = tu_write_config(CONNECTOR, "test", TU_CLIENT_ID,
+				     TU_CLIENT_SECRET, NULL);
+	flowcred_ctx *ctx = tu_open(path);
+
+	free(path);
+	return ctx;
+}
+
+static int count_item(const char *connector, const char *flow_user,
+		      const char *ifs_user, int has_password, void *userdata)
+{
+	(void)connector;
+	(void)flow_user;
+	(void)ifs_user;
+	(void)has_password;
+	(*(int *)userdata)++;
+	return 0;
+}
+
+START_TEST(test_null_context_rejected)
+{
+	char token[256];
+	char ifs_user[256];
+	char detail[FLOWCRED_DETAIL_MAX];
+	size_t len = 0;
+	int has_password = 0;
+	int calls = 0;
+
+	ck_assert_int_eq(flowcred_get_token(NULL, CONNECTOR, "user", NULL,
+					    token, sizeof(token), &len, NULL,
+					    NULL, detail, sizeof(detail)),
+			 FLOWCRED_INVALID_ARGUMENT);
+	ck_assert_int_eq(flowcred_store_credentials(NULL, CONNECTOR, "user",
+						    "IFSUSER", "pw", detail,
+						    sizeof(detail)),
+			 FLOWCRED_INVALID_ARGUMENT);
+	ck_assert_int_eq(flowcred_lookup_credentials(NULL, CONNECTOR, "user",
+						     ifs_user, sizeof(ifs_user),
+						     &len, &has_password,
+						     detail, sizeof(detail)),
+			 FLOWCRED_INVALID_ARGUMENT);
+	ck_assert_int_eq(flowcred_clear_credentials(NULL, CONNECTOR, "user",
+						    detail, sizeof(detail)),
+			 FLOWCRED_INVALID_ARGUMENT);
+	ck_assert_int_eq(flowcred_list_credentials(NULL, NULL, count_item,
+						   &calls, detail,
+						   sizeof(detail)),
+			 FLOWCRED_INVALID_ARGUMENT);
+	ck_assert_int_eq(flowcred_check_connector(NULL, CONNECTOR, detail,
+						  sizeof(detail)),
+			 FLOWCRED_INVALID_ARGUMENT);
+	ck_assert_int_eq(calls, 0);
+	/* Must not crash. */
+	flowcred_set_log_func(NULL, NULL, NULL, 0);
+}
+END_TEST
+
+START_TEST(test_open_null_output_rejected)
+{
+	char *path = tu_write_config(CONNECTOR, "test", TU_CLIENT_ID,
+				     TU_CLIENT_SECRET, NULL);
+	char detail[FLOWCRED_DETAIL_MAX] = "";
+
+	ck_assert_int_eq(flowcred_open(path, NULL, detail, sizeof(detail)),
+			 FLOWCRED_INVALID_ARGUMENT);
+	free(path);
+}
+END_TEST
+
+START_TEST(test_null_connector_rejected)
+{
+	flowcred_ctx *ctx = open_api_context();
+	char token[256];
+	char ifs_user[256];
+	char detail[FLOWCRED_DETAIL_MAX];
+	size_t len = 0;
+	int has_password = 0;
+
+	ck_assert_int_eq(flowcred_get_token(ctx, NULL, "user", "pw", token,
+					    sizeof(token), &len, NULL, NULL,
+					    detail, sizeof(detail)),
+			 FLOWCRED_INVALID_ARGUMENT);
+	ck_assert_int_eq(flowcred_store_credentials(ctx, NULL, "user",
+						    "IFSUSER", "pw", detail,
+						    sizeof(detail)),
+			 FLOWCRED_INVALID_ARGUMENT);
+	ck_assert_int_eq(flowcred_lookup_credentials(ctx, NULL, "user",
+						     ifs_user, sizeof(ifs_user),
+						     &len, &has_password,
+						     detail, sizeof(detail)),
+			 FLOWCRED_INVALID_ARGUMENT);
+	ck_assert_int_eq(flowcred_clear_credentials(ctx, NULL, "user", detail,
+						    sizeof(detail)),
+			 FLOWCRED_INVALID_ARGUMENT);
+	ck_assert_int_eq(flowcred_check_connector(ctx, NULL, detail,
+						  sizeof(detail)),
+			 FLOWCRED_INVALID_ARGUMENT);
+	flowcred_close(ctx);
+}
+END_TEST
+
+START_TEST(test_invalid_connector_rejected)
+{
+	const char *name = invalid_names[_i];
+	flowcred_ctx *ctx = open_api_context();
+	char token[256];
+	char ifs_user[256];
+	char detail[FLOWCRED_DETAIL_MAX];
+	size_t len = 0;
+	int has_password = 0;
+	int calls = 0;
+
+	ck_assert_int_eq(flowcred_get_token(ctx, name, "user", "pw", token,
+					    sizeof(token), &len, NULL, NULL,
+					    detail, sizeof(detail)),
+			 FLOWCRED_INVALID_ARGUMENT);
+	ck_assert_int_eq(flowcred_store_credentials(ctx, name, "user",
+						    "IFSUSER", "pw", detail,
+						    sizeof(detail)),
+			 FLOWCRED_INVALID_ARGUMENT);
+	ck_assert_int_eq(flowcred_lookup_credentials(ctx, name, "user",
+						     ifs_user, sizeof(ifs_user),
+						     &len, &has_password,
+						     detail, sizeof(detail)),
+			 FLOWCRED_INVALID_ARGUMENT);
+	ck_assert_int_eq(flowcred_clear_credentials(ctx, name, "user", detail,
+						    sizeof(detail)),
+			 FLOWCRED_INVALID_ARGUMENT);
+	ck_assert_int_eq(flowcred_list_credentials(ctx, name, count_item,
+						   &calls, detail,
+						   sizeof(detail)),
+			 FLOWCRED_INVALID_ARGUMENT);
+	ck_assert_int_eq(flowcred_check_connector(ctx, name, detail,
+						  sizeof(detail)),
+			 FLOWCRED_INVALID_ARGUMENT);
+	ck_assert_int_eq(calls, 0);
+	flowcred_close(ctx);
+}
+END_TEST
+
+START_TEST(test_null_flow_user_rejected)
+{
+	flowcred_ctx *ctx = open_api_context();
+	char token[256];
+	char ifs_user[256];
+	char detail[FLOWCRED_DETAIL_MAX];
+	size_t len = 0;
+	int has_password = 0;
+
+	ck_assert_int_eq(flowcred_get_token(ctx, CONNECTOR, NULL, "pw", token,
+					    sizeof(token), &len, NULL, NULL,
+					    detail, sizeof(detail)),
+			 FLOWCRED_INVALID_ARGUMENT);
+	ck_assert_int_eq(flowcred_store_credentials(ctx, CONNECTOR, NULL,
+						    "IFSUSER", "pw", detail,
+						    sizeof(detail)),
+			 FLOWCRED_INVALID_ARGUMENT);
+	ck_assert_int_eq(flowcred_lookup_credentials(ctx, CONNECTOR, NULL,
+						     ifs_user, sizeof(ifs_user),
+						     &len, &has_password,
+						     detail, sizeof(detail)),
+			 FLOWCRED_INVALID_ARGUMENT);
+	ck_assert_int_eq(flowcred_clear_credentials(ctx, CONNECTOR, NULL,
+						    detail, sizeof(detail)),
+			 FLOWCRED_INVALID_ARGUMENT);
+	flowcred_close(ctx);
+}
+END_TEST
+
+START_TEST(test_invalid_flow_user_rejected)
+{
+	const char *name = invalid_names[_i];
+	flowcred_ctx *ctx = open_api_context();
+	char token[256];
+	char ifs_user[256];
+	char detail[FLOWCRED_DETAIL_MAX];
+	size_t len = 0;
+	int has_password = 0;
+
+	ck_assert_int_eq(flowcred_get_token(ctx, CONNECTOR, name, "pw", token,
+					    sizeof(token), &len, NULL, NULL,
+					    detail, sizeof(detail)),
+			 FLOWCRED_INVALID_ARGUMENT);
+	ck_assert_int_eq(flowcred_store_credentials(ctx, CONNECTOR, name,
+						    "IFSUSER", "pw", detail,
+						    sizeof(detail)),
+			 FLOWCRED_INVALID_ARGUMENT);
+	ck_assert_int_eq(flowcred_lookup_credentials(ctx, CONNECTOR, name,
+						     ifs_user, sizeof(ifs_user),
+						     &len, &has_password,
+						     detail, sizeof(detail)),
+			 FLOWCRED_INVALID_ARGUMENT);
+	ck_assert_int_eq(flowcred_clear_credentials(ctx, CONNECTOR, name,
+						    detail, sizeof(detail)),
+			 FLOWCRED_INVALID_ARGUMENT);
+	flowcred_close(ctx);
+}
+END_TEST
+
+START_TEST(test_invalid_ifs_user_rejected)
+{
+	flowcred_ctx *ctx = open_api_context();
+	char detail[FLOWCRED_DETAIL_MAX];
+	int i;
+
+	ck_assert_int_eq(flowcred_store_credentials(ctx, CONNECTOR, "user",
+						    NULL, "pw", detail,
+						    sizeof(detail)),
+			 FLOWCRED_INVALID_ARGUMENT);
+	for (i = 0; i < INVALID_NAME_COUNT; i++)
+		ck_assert_msg(flowcred_store_credentials(ctx, CONNECTOR, "user",
+							 invalid_names[i],
+							 "pw", detail,
+							 sizeof(detail)) ==
+			      FLOWCRED_INVALID_ARGUMENT,
+			      "IFS user name %d was accepted", i);
+	flowcred_close(ctx);
+}
+END_TEST
+
+START_TEST(test_null_outputs_rejected)
+{
+	flowcred_ctx *ctx = open_api_context();
+	char token[256];
+	char detail[FLOWCRED_DETAIL_MAX];
+	size_t len = 0;
+
+	ck_assert_int_eq(flowcred_get_token(ctx, CONNECTOR, "user", "pw",
+					    NULL, sizeof(token), &len, NULL,
+					    NULL, detail, sizeof(detail)),
+			 FLOWCRED_INVALID_ARGUMENT);
+	ck_assert_int_eq(flowcred_get_token(ctx, CONNECTOR, "user", "pw",
+					    token, sizeof(token), NULL, NULL,
+					    NULL, detail, sizeof(detail)),
+			 FLOWCRED_INVALID_ARGUMENT);
+	ck_assert_int_eq(flowcred_list_credentials(ctx, NULL, NULL, NULL,
+						   detail, sizeof(detail)),
+			 FLOWCRED_INVALID_ARGUMENT);
+	flowcred_close(ctx);
+}
+END_TEST
+
+START_TEST(test_strerror_every_status_distinct)
+{
+	const char *texts[FLOWCRED_INTERNAL + 1];
+	int i, j;
+
+	for (i = FLOWCRED_OK; i <= FLOWCRED_INTERNAL; i++) {
+		texts[i] = flowcred_strerror((flowcred_status)i);
+		ck_assert_msg(texts[i] != NULL, "status %d has no text", i);
+		ck_assert_msg(texts[i][0] != '\0', "status %d has empty text",
+			      i);
+		ck_assert_msg(strcmp(texts[i], "unknown status") != 0,
+			      "status %d is called unknown", i);
+	}
+	for (i = FLOWCRED_OK; i <= FLOWCRED_INTERNAL; i++)
+		for (j = i + 1; j <= FLOWCRED_INTERNAL; j++)
+			ck_assert_msg(strcmp(texts[i], texts[j]) != 0,
+				      "statuses %d and %d share the text \"%s\"",
+				      i, j, texts[i]);
+}
+END_TEST
+
+START_TEST(test_strerror_unknown_status)
+{
+	ck_assert_str_eq(flowcred_strerror((flowcred_status)13),
+			 "unknown status");
+	ck_assert_str_eq(flowcred_strerror((flowcred_status)-1),
+			 "unknown status");
+	ck_assert_str_eq(flowcred_strerror((flowcred_status)1000),
+			 "unknown status");
+}
+END_TEST
+
+START_TEST(test_status_values_fixed)
+{
+	/* The ABI fixes these numbers; a host may have stored them. */
+	ck_assert_int_eq(FLOWCRED_OK, 0);
+	ck_assert_int_eq(FLOWCRED_NOT_FOUND, 1);
+	ck_assert_int_eq(FLOWCRED_DENIED, 2);
+	ck_assert_int_eq(FLOWCRED_ACCOUNT, 3);
+	ck_assert_int_eq(FLOWCRED_CLIENT_REJECTED, 4);
+	ck_assert_int_eq(FLOWCRED_CONFIG, 5);
+	ck_assert_int_eq(FLOWCRED_UNAVAILABLE, 6);
+	ck_assert_int_eq(FLOWCRED_TRY_AGAIN, 7);
+	ck_assert_int_eq(FLOWCRED_BUFFER_TOO_SMALL, 8);
+	ck_assert_int_eq(FLOWCRED_PROTOCOL, 9);
+	ck_assert_int_eq(FLOWCRED_INVALID_ARGUMENT, 10);
+	ck_assert_int_eq(FLOWCRED_NO_MEMORY, 11);
+	ck_assert_int_eq(FLOWCRED_INTERNAL, 12);
+}
+END_TEST
+
+START_TEST(test_abi_version_is_one)
+{
+	ck_assert_uint_eq(flowcred_abi_version(), 1);
+	ck_assert_uint_eq(flowcred_abi_version(), FLOWCRED_ABI_VERSION);
+}
+END_TEST
+
+START_TEST(test_version_matches_package)
+{
+	char header_version[64];
+
+	snprintf(header_version, sizeof(header_version), "%d.%d.%d",
+		 FLOWCRED_VERSION_MAJOR, FLOWCRED_VERSION_MINOR,
+		 FLOWCRED_VERSION_PATCH);
+	ck_assert_ptr_nonnull(flowcred_version());
+	ck_assert_str_eq(flowcred_version(), PACKAGE_VERSION);
+	ck_assert_str_eq(flowcred_version(), header_version);
+}
+END_TEST
+
+START_TEST(test_close_null_accepted)
+{
+	flowcred_close(NULL);
+}
+END_TEST
+
+START_TEST(test_detail_size_one_terminated)
+{
+	flowcred_ctx *ctx = open_api_context();
+	char token[256];
+	char detail[8];
+	size_t len = 0;
+
+	memset(detail, 'X', sizeof(detail));
+	ck_assert_int_eq(flowcred_get_token(ctx, "no-such-connector", "user",
+					    "pw", token, sizeof(token), &len,
+					    NULL, NULL, detail, 1),
+			 FLOWCRED_NOT_FOUND);
+	ck_assert_int_eq(detail[0], '\0');
+	ck_assert_int_eq(detail[1], 'X');
+	flowcred_close(ctx);
+}
+END_TEST
+
+START_TEST(test_detail_size_zero_untouched)
+{
+	flowcred_ctx *ctx = open_api_context();
+	char token[256];
+	char detail[8];
+	size_t len = 0;
+
+	memset(detail, 'X', sizeof(detail));
+	ck_assert_int_eq(flowcred_get_token(ctx, "no-such-connector", "user",
+					    "pw", token, sizeof(token), &len,
+					    NULL, NULL, detail, 0),
+			 FLOWCRED_NOT_FOUND);
+	ck_assert_int_eq(detail[0], 'X');
+	flowcred_close(ctx);
+}
+END_TEST
+
+START_TEST(test_detail_truncated_terminated)
+{
+	flowcred_ctx *ctx = open_api_context();
+	char token[256];
+	char detail[16];
+	size_t len = 0;
+
+	memset(detail, 'X', sizeof(detail));
+	ck_assert_int_eq(flowcred_get_token(ctx, "no-such-connector", "user",
+					    "pw", token, sizeof(token), &len,
+					    NULL, NULL, detail, 8),
+			 FLOWCRED_NOT_FOUND);
+	ck_assert_ptr_nonnull(memchr(detail, '\0', 8));
+	ck_assert_uint_gt(strlen(detail), 0);
+	ck_assert_int_eq(detail[8], 'X');
+	flowcred_close(ctx);
+}
+END_TEST
+
+START_TEST(test_detail_null_accepted)
+{
+	flowcred_ctx *ctx = open_api_context();
+	char token[256];
+	size_t len = 0;
+
+	ck_assert_int_eq(flowcred_get_token(ctx, "no-such-connector", "user",
+					    "pw", token, sizeof(token), &len,
+					    NULL, NULL, NULL,
+					    FLOWCRED_DETAIL_MAX),
+			 FLOWCRED_NOT_FOUND);
+	flowcred_close(ctx);
+}
+END_TEST
+
+START_TEST(test_open_detail_size_one)
+{
+	char path[512];
+	char detail[4];
+	flowcred_ctx *ctx = NULL;
+
+	snprintf(path, sizeof(path), "%s/does-not-exist.conf",
+		 tu_env("FLOWCRED_TEST_DIR"));
+	memset(detail, 'X', sizeof(detail));
+	ck_assert_int_eq(flowcred_open(path, &ctx, detail, 1),
+			 FLOWCRED_CONFIG);
+	ck_assert_ptr_null(ctx);
+	ck_assert_int_eq(detail[0], '\0');
+	ck_assert_int_eq(detail[1], 'X');
+}
+END_TEST
+
+struct thread_call {
+	flowcred_ctx *ctx;
+	const char *flow_user;
+	flowcred_status status;
+	char detail[FLOWCRED_DETAIL_MAX];
+	char token_type[FLOWCRED_TOKEN_TYPE_MAX];
+	int jwt_shaped;
+};
+
+static void *get_token_thread(void *arg)
+{
+	struct thread_call *call = arg;
+	char token[8192];
+	size_t len = 0;
+
+	call->status = flowcred_get_token(call->ctx, CONNECTOR,
+					  call->flow_user, NULL, token,
+					  sizeof(token), &len,
+					  call->token_type, NULL,
+					  call->detail, sizeof(call->detail));
+	call->jwt_shaped = call->status == FLOWCRED_OK &&
+			   tu_is_jwt_shaped(token);
+	explicit_bzero(token, sizeof(token));
+	return NULL;
+}
+
+START_TEST(test_threads_share_context)
+{
+	struct thread_call calls[THREAD_COUNT];
+	pthread_t threads[THREAD_COUNT];
+	char *flow_user = tu_unique("threads");
+	flowcred_ctx *ctx = open_api_context();
+	struct json_object *requests;
+	int i;
+
+	tu_store(ctx, CONNECTOR, flow_user, TU_USER, TU_PASSWORD);
+	tu_server_reset();
+
+	memset(calls, 0, sizeof(calls));
+	for (i = 0; i < THREAD_COUNT; i++) {
+		calls[i].ctx = ctx;
+		calls[i].flow_user = flow_user;
+		ck_assert_int_eq(pthread_create(&threads[i], NULL,
+						get_token_thread, &calls[i]),
+				 0);
+	}
+	for (i = 0; i < THREAD_COUNT; i++)
+		ck_assert_int_eq(pthread_join(threads[i], NULL), 0);
+
+	for (i = 0; i < THREAD_COUNT; i++) {
+		ck_assert_msg(calls[i].status == FLOWCRED_OK,
+			      "thread %d: %s: %s", i,
+			      flowcred_strerror(calls[i].status),
+			      calls[i].detail);
+		ck_assert_msg(calls[i].jwt_shaped,
+			      "thread %d received a malformed token", i);
+		ck_assert_str_eq(calls[i].token_type, "Bearer");
+	}
+	requests = tu_server_requests();
+	ck_assert_uint_eq(tu_count_grants(requests), THREAD_COUNT);
+	json_object_put(requests);
+	flowcred_close(ctx);
+	free(flow_user);
+}
+END_TEST
+
+/* Collects the names of the functions the public header declares: every
+ * identifier followed by '(' in a declaration that starts with
+ * FLOWCRED_EXPORT. */
+static size_t header_functions(char names[][64], size_t max)
+{
+	char path[1024];
+	char *text = NULL;
+	size_t size = 0;
+	size_t count = 0;
+	FILE *f;
+	char *p;
+
+	snprintf(path, sizeof(path), "%s/include/flowcred.h",
+		 tu_env("FLOWCRED_TEST_SRCDIR"));
+	f = fopen(path, "r");
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	ck_assert_int_ne(getdelim(&text, &size, '\0', f), -1);
+	fclose(f);
+
+	for (p = strstr(text, "FLOWCRED_EXPORT"); p;
+	     p = strstr(p + 1, "FLOWCRED_EXPORT")) {
+		const char *line = p;
+		char *paren, *end, *start;
+
+		while (line > text && line[-1] != '\n')
+			line--;
+		if (*line == '#')
+			continue;
+		paren = strchr(p, '(');
+		ck_assert_ptr_nonnull(paren);
+		end = paren;
+		while (end > p && isspace((unsigned char)end[-1]))
+			end--;
+		start = end;
+		while (start > p && (isalnum((unsigned char)start[-1]) ||
+				     start[-1] == '_'))
+			start--;
+		ck_assert_uint_lt(count, max);
+		ck_assert_uint_lt((size_t)(end - start), 64);
+		memcpy(names[count], start, (size_t)(end - start));
+		names[count][end - start] = '\0';
+		count++;
+	}
+	free(text);
+	return count;
+}
+
+static int name_listed(char names[][64], size_t count, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		if (strcmp(names[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+START_TEST(test_exported_symbols_match_header)
+{
+	char declared[64][64];
+	char exported[64][64];
+	size_t declared_count, exported_count = 0;
+	char *argv[] = { "/usr/bin/nm", "-D", "--defined-only", NULL, NULL };
+	char *out = NULL, *err = NULL;
+	char *line, *saveptr = NULL;
+	size_t i;
+
+	declared_count = header_functions(declared, 64);
+	ck_assert_uint_eq(declared_count, 12);
+
+	argv[3] = (char *)tu_env("FLOWCRED_TEST_LIB");
+	ck_assert_msg(tu_run_program(argv, NULL, &out, &err, 30) == 0,
+		      "nm failed: %s", err);
+
+	/* Lines are "ADDRESS TYPE NAME[@@VERSION]"; type A marks a version
+	 * node such as FLOWCRED_1.0, which is not a symbol. */
+	for (line = strtok_r(out, "\n", &saveptr); line;
+	     line = strtok_r(NULL, "\n", &saveptr)) {
+		char type;
+		char name[256];
+		char *at;
+
+		ck_assert_int_eq(sscanf(line, "%*s %c %255s", &type, name), 2);
+		if (type == 'A')
+			continue;
+		at = strchr(name, '@');
+		if (at) {
+			ck_assert_msg(strcmp(at, "@@FLOWCRED_1.0") == 0,
+				      "%s has an unexpected version", name);
+			*at = '\0';
+		}
+		ck_assert_uint_lt(exported_count, 64);
+		ck_assert_uint_lt(strlen(name), 64);
+		snprintf(exported[exported_count++], 64, "%s", name);
+	}
+
+	for (i = 0; i < exported_count; i++)
+		ck_assert_msg(name_listed(declared, declared_count,
+					  exported[i]),
+			      "%s is exported but not declared in flowcred.h",
+			      exported[i]);
+	for (i = 0; i < declared_count; i++)
+		ck_assert_msg(name_listed(exported, exported_count,
+					  declared[i]),
+			      "%s is declared in flowcred.h but not exported",
+			      declared[i]);
+	ck_assert_uint_eq(exported_count, declared_count);
+	free(out);
+	free(err);
+}
+END_TEST
+
+static Suite *api_suite(void)
+{
+	Suite *s = suite_create("api");
+	TCase *tc;
+
+	tc = tcase_create("arguments");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_null_context_rejected);
+	tcase_add_test(tc, test_open_null_output_rejected);
+	tcase_add_test(tc, test_null_connector_rejected);
+	tcase_add_loop_test(tc, test_invalid_connector_rejected, 0,
+			    INVALID_NAME_COUNT);
+	tcase_add_test(tc, test_null_flow_user_rejected);
+	tcase_add_loop_test(tc, test_invalid_flow_user_rejected, 0,
+			    INVALID_NAME_COUNT);
+	tcase_add_test(tc, test_invalid_ifs_user_rejected);
+	tcase_add_test(tc, test_null_outputs_rejected);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("status");
+	tcase_add_test(tc, test_strerror_every_status_distinct);
+	tcase_add_test(tc, test_strerror_unknown_status);
+	tcase_add_test(tc, test_status_values_fixed);
+	tcase_add_test(tc, test_abi_version_is_one);
+	tcase_add_test(tc, test_version_matches_package);
+	tcase_add_test(tc, test_close_null_accepted);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("detail");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_detail_size_one_terminated);
+	tcase_add_test(tc, test_detail_size_zero_untouched);
+	tcase_add_test(tc, test_detail_truncated_terminated);
+	tcase_add_test(tc, test_detail_null_accepted);
+	tcase_add_test(tc, test_open_detail_size_one);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("threads");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_threads_share_context);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("exports");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_exported_symbols_match_header);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return tu_run_suite(api_suite());
+}
