@@ -10,7 +10,6 @@
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -18,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 
 #include <security/pam_ext.h>
 /* The entry points must stay visible under -fvisibility=hidden; the
@@ -37,7 +37,7 @@
 
 #define PASSWORD_PROMPT "IFS password: "
 
-/* The longest export= variable name accepted. */
+/* Maximum length of an export= variable name. */
 #define EXPORT_NAME_MAX 128
 
 /* First token buffer size: the library's default max_response_size, so a
@@ -60,7 +60,7 @@ struct module_options {
 	bool keyring;
 };
 
-/* What the facility being parsed for requires of the arguments. */
+/* Argument rules of the facility being parsed. */
 enum parse_mode {
 	PARSE_AUTH,	/* connector= is required */
 	PARSE_OTHER	/* connector= is optional */
@@ -85,13 +85,20 @@ static void clear_string(char *s)
 	free(s);
 }
 
+/* Checks for ASCII control characters only, whatever the locale, so
+ * that UTF-8 names are accepted. */
 static bool has_control_chars(const char *s)
 {
 	for (; *s != '\0'; s++) {
-		if (iscntrl((unsigned char)*s))
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
 			return true;
 	}
 	return false;
+}
+
+static bool is_ascii_letter(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 }
 
 static bool is_valid_variable_name(const char *name)
@@ -100,17 +107,18 @@ static bool is_valid_variable_name(const char *name)
 
 	if (name[0] == '\0' || strlen(name) > EXPORT_NAME_MAX)
 		return false;
-	if (!isalpha((unsigned char)name[0]) && name[0] != '_')
+	if (!is_ascii_letter(name[0]) && name[0] != '_')
 		return false;
 	for (i = 1; name[i] != '\0'; i++) {
-		if (!isalnum((unsigned char)name[i]) && name[i] != '_')
+		if (!is_ascii_letter(name[i]) && name[i] != '_' &&
+		    !(name[i] >= '0' && name[i] <= '9'))
 			return false;
 	}
 	return true;
 }
 
-/* Logs a bad argument by its name only: the value of an unknown argument
- * could be a secret an admin put in the wrong place. */
+/* Logs a bad argument by its name only, because the value of an unknown
+ * argument could be a secret an admin put in the wrong place. */
 static void log_bad_argument(pam_handle_t *pamh, const char *arg,
 			     const char *problem)
 {
@@ -259,7 +267,7 @@ static void drop_token(pam_handle_t *pamh, const struct module_options *opts)
 	if (pam_get_data(pamh, FLOWCRED_PAM_DATA_EXPORT, &data) ==
 		    PAM_SUCCESS &&
 	    data != NULL) {
-		/* PAM_BAD_ITEM only says that the variable is already gone. */
+		/* PAM_BAD_ITEM only means that the variable is already gone. */
 		(void)pam_putenv(pamh, data);
 		if (opts->debug)
 			pam_syslog(pamh, LOG_DEBUG,
@@ -291,13 +299,13 @@ static int get_flow_user(pam_handle_t *pamh, const char **user)
 	const void *item = NULL;
 	int rc;
 
-	/* pam_get_user() prompts when PAM_USER is unset, and libpam answers
-	 * a missing conversation function with PAM_SYSTEM_ERR. */
+	/* pam_get_user() prompts when PAM_USER is unset, and libpam returns
+	 * PAM_SYSTEM_ERR for a missing conversation function. */
 	if ((pam_get_item(pamh, PAM_USER, &item) != PAM_SUCCESS ||
 	     item == NULL) &&
 	    !has_conversation(pamh)) {
 		pam_syslog(pamh, LOG_ERR,
-			   "no user name and no conversation function to ask for one");
+			   "no user name and no conversation function to prompt for one");
 		return PAM_CONV_ERR;
 	}
 
@@ -311,7 +319,7 @@ static int get_flow_user(pam_handle_t *pamh, const char **user)
 		pam_syslog(pamh, LOG_CRIT, "out of memory reading the user name");
 		return PAM_BUF_ERR;
 	default:
-		pam_syslog(pamh, LOG_ERR, "cannot read the user name: %s",
+		pam_syslog(pamh, LOG_ERR, "failed to read the user name: %s",
 			   pam_strerror(pamh, rc));
 		return PAM_CONV_ERR;
 	}
@@ -332,7 +340,7 @@ static int get_flow_user(pam_handle_t *pamh, const char **user)
  * The rules follow pam_unix: use_first_pass takes the password of an
  * earlier module or fails, try_first_pass takes it when there is one and
  * prompts otherwise, and without either the user is always prompted. The
- * answer becomes PAM_AUTHTOK for later modules. */
+ * typed password becomes PAM_AUTHTOK for later modules. */
 static int get_typed_password(pam_handle_t *pamh,
 			      const struct module_options *opts,
 			      const char **password)
@@ -353,7 +361,7 @@ static int get_typed_password(pam_handle_t *pamh,
 		/* pam_get_authtok() returns a set item without prompting. */
 		rc = pam_set_item(pamh, PAM_AUTHTOK, NULL);
 		if (rc != PAM_SUCCESS) {
-			pam_syslog(pamh, LOG_ERR, "cannot reset PAM_AUTHTOK: %s",
+			pam_syslog(pamh, LOG_ERR, "failed to reset PAM_AUTHTOK: %s",
 				   pam_strerror(pamh, rc));
 			return PAM_SERVICE_ERR;
 		}
@@ -362,7 +370,7 @@ static int get_typed_password(pam_handle_t *pamh,
 
 	if (item == NULL && !has_conversation(pamh)) {
 		pam_syslog(pamh, LOG_ERR,
-			   "no conversation function to ask for the password");
+			   "no conversation function to prompt for the password");
 		return PAM_CONV_ERR;
 	}
 
@@ -380,7 +388,7 @@ static int get_typed_password(pam_handle_t *pamh,
 	default:
 		/* Linux-PAM reports a failed or empty conversation as
 		 * PAM_AUTHTOK_ERR or as the conversation's own error. */
-		pam_syslog(pamh, LOG_ERR, "cannot read the password: %s",
+		pam_syslog(pamh, LOG_ERR, "failed to read the password: %s",
 			   pam_strerror(pamh, rc));
 		return PAM_CONV_ERR;
 	}
@@ -393,8 +401,8 @@ static int get_typed_password(pam_handle_t *pamh,
 }
 
 /* Maps a libflowcred status of the auth facility to a PAM return code.
- * FLOWCRED_NOT_FOUND is not handled here: its meaning depends on what is
- * missing, see classify_not_found(). */
+ * classify_not_found() refines FLOWCRED_NOT_FOUND, which covers more
+ * than an unknown Flow user. */
 static int map_status(flowcred_status status)
 {
 	switch (status) {
@@ -455,11 +463,17 @@ static void log_failure(pam_handle_t *pamh, const struct module_options *opts,
 /* Finds out why flowcred_get_token() returned FLOWCRED_NOT_FOUND, which
  * covers an unknown connector, a Flow user without keyring item and,
  * for machine workflows, an item without stored password. Returns the
- * PAM code and logs the failure. */
+ * PAM code and logs the failure.
+ *
+ * NOTE: the public API has no call that tells an unknown connector from
+ * an unknown Flow user without contacting the token endpoint, so a
+ * connector= naming no configuration group gives PAM_USER_UNKNOWN. The
+ * log line carries the library's detail, which names the missing group. */
 static int classify_not_found(pam_handle_t *pamh, flowcred_ctx *ctx,
 			      const struct module_options *opts,
 			      const char *user, const char *detail)
 {
+	/* Holds any IFS user ID the library stores (at most 256 bytes). */
 	char ifs_user[512];
 	char lookup_detail[FLOWCRED_DETAIL_MAX] = "";
 	size_t ifs_user_len = 0;
@@ -471,10 +485,9 @@ static int classify_not_found(pam_handle_t *pamh, flowcred_ctx *ctx,
 					     &ifs_user_len, &has_password,
 					     lookup_detail,
 					     sizeof(lookup_detail));
-	if ((status == FLOWCRED_OK || status == FLOWCRED_BUFFER_TOO_SMALL) &&
-	    opts->keyring && !has_password) {
+	if (status == FLOWCRED_OK && opts->keyring && !has_password) {
 		pam_syslog(pamh, LOG_NOTICE,
-			   "authentication failed for Flow user \"%s\" (connector \"%s\", service \"%s\"): the keyring item has no stored password, so the user cannot log in as a machine workflow",
+			   "authentication failed for Flow user \"%s\" (connector \"%s\", service \"%s\"): the keyring item has no stored password, so the user cannot log in as a machine workflow; store one with flowcred store",
 			   user, opts->connector, service_name(pamh));
 		return PAM_AUTHINFO_UNAVAIL;
 	}
@@ -537,7 +550,7 @@ static int hand_over_token(pam_handle_t *pamh,
 	rc = pam_set_data(pamh, FLOWCRED_PAM_DATA_TOKEN, token, cleanup_token);
 	if (rc != PAM_SUCCESS) {
 		clear_string(token);
-		pam_syslog(pamh, LOG_ERR, "cannot store the token data: %s",
+		pam_syslog(pamh, LOG_ERR, "failed to store the token data: %s",
 			   pam_strerror(pamh, rc));
 		return rc == PAM_BUF_ERR ? PAM_BUF_ERR : PAM_SERVICE_ERR;
 	}
@@ -560,7 +573,7 @@ static int hand_over_token(pam_handle_t *pamh,
 	rc = pam_putenv(pamh, name_value);
 	if (rc != PAM_SUCCESS) {
 		pam_syslog(pamh, rc == PAM_BUF_ERR ? LOG_CRIT : LOG_ERR,
-			   "cannot put %s into the PAM environment: %s",
+			   "failed to put %s into the PAM environment: %s",
 			   opts->export_name, pam_strerror(pamh, rc));
 		goto out;
 	}
@@ -568,7 +581,7 @@ static int hand_over_token(pam_handle_t *pamh,
 			  cleanup_export);
 	if (rc != PAM_SUCCESS) {
 		(void)pam_putenv(pamh, opts->export_name);
-		pam_syslog(pamh, LOG_ERR, "cannot store the export data: %s",
+		pam_syslog(pamh, LOG_ERR, "failed to store the export data: %s",
 			   pam_strerror(pamh, rc));
 		goto out;
 	}
@@ -604,7 +617,7 @@ static int open_context(pam_handle_t *pamh, const struct module_options *opts,
 		return PAM_SUCCESS;
 	}
 	pam_syslog(pamh, status == FLOWCRED_NO_MEMORY ? LOG_CRIT : LOG_ERR,
-		   "cannot open the flowcred configuration %s: %s: %s",
+		   "failed to open the flowcred configuration %s: %s: %s",
 		   opts->config != NULL ? opts->config : "(default)",
 		   flowcred_strerror(status),
 		   detail[0] != '\0' ? detail : "no detail");
@@ -679,8 +692,9 @@ int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
 	token = NULL;
 	if (rc == PAM_SUCCESS && opts.debug)
 		pam_syslog(pamh, LOG_DEBUG,
-			   "Flow user \"%s\" authenticated (connector \"%s\"), token expires at %lld",
-			   user, opts.connector, (long long)expires_at);
+			   "Flow user \"%s\" authenticated (connector \"%s\"), token valid for %lld s",
+			   user, opts.connector,
+			   (long long)(expires_at - (int64_t)time(NULL)));
 out:
 	clear_string(token);
 	flowcred_close(ctx);
@@ -689,7 +703,7 @@ out:
 
 /* The token was handed over by pam_sm_authenticate(), so establishing,
  * refreshing or reinitialising credentials has nothing left to do and
- * succeeds; PAM_DELETE_CRED removes the token. */
+ * succeeds. PAM_DELETE_CRED removes the token. */
 int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc,
 			      const char **argv)
 {
@@ -706,8 +720,8 @@ int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc,
 }
 
 /* IFS Cloud IAM checks the account (disabled, not fully set up) during
- * the password grant, so a token in this handle means the account was
- * valid a moment ago. Without one the module has nothing to say. */
+ * the password grant, so a token in this handle means that the account was
+ * valid a moment ago. Without one the module does not take part. */
 int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc,
 				const char **argv)
 {
