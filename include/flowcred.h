@@ -139,6 +139,27 @@ FLOWCRED_EXPORT void flowcred_set_log_func(flowcred_ctx *ctx,
 					   flowcred_log_func func,
 					   void *userdata, int max_priority);
 
+/* Options of flowcred_set_option(). */
+typedef enum flowcred_option {
+	/* 1 (the default): when the context closes, end the IAM sessions
+	 * it opened on connectors whose logout key is true. 0: never. A
+	 * host that hands tokens to others, as a PAM module does, sets 0. */
+	FLOWCRED_OPT_LOGOUT_ON_CLOSE = 1,
+	/* 1: also keep machine-workflow tokens in the calling user's kernel
+	 * keyring, where the user's other processes find them, and leave
+	 * their sessions open at close. 0 (the default): in the context
+	 * only. Where the kernel denies keyctl(2), one warning is logged and
+	 * the context works without it. */
+	FLOWCRED_OPT_KERNEL_CACHE = 2
+} flowcred_option;
+
+/* Sets an option of a context. Call it before the context is shared
+ * between threads. Unknown options and values give
+ * FLOWCRED_INVALID_ARGUMENT. */
+FLOWCRED_EXPORT flowcred_status flowcred_set_option(flowcred_ctx *ctx,
+						    flowcred_option option,
+						    long value);
+
 /* Obtains an access token for a Flow user of a connector with the OAuth
  * 2.0 password grant.
  *
@@ -156,6 +177,15 @@ FLOWCRED_EXPORT void flowcred_set_log_func(flowcred_ctx *ctx,
  * NULL, receives the expiry as seconds since the Epoch (UTC). Outputs are
  * written only on success, except *token_len as described.
  *
+ * A token stays cached in the context until its expiry minus the
+ * connector's expiry_margin, measured on the monotonic clock, and is
+ * then renewed with the refresh token or, failing that, the password.
+ * Concurrent calls for the same token send one request and share its
+ * result. A stored password that IFS rejected is not sent again for
+ * denied_backoff seconds unless a new one is stored, and after HTTP 429
+ * or 5xx the endpoint gets no request for Retry-After or retry_backoff
+ * seconds. A typed password only ever matches tokens it obtained.
+ *
  * detail, if not NULL, receives a message for the admin on any status,
  * never containing a secret. The call blocks for at most the connector's
  * configured timeouts plus the keyring's. */
@@ -165,6 +195,14 @@ flowcred_get_token(flowcred_ctx *ctx, const char *connector,
 		   char *token, size_t token_size, size_t *token_len,
 		   char *token_type, int64_t *expires_at,
 		   char *detail, size_t detail_size);
+
+/* Ends the IAM sessions of a Flow user of a connector that this context,
+ * or with FLOWCRED_OPT_KERNEL_CACHE the kernel key cache, holds: their
+ * refresh tokens are sent to Keycloak's logout endpoint and the cached
+ * tokens are dropped. FLOWCRED_NOT_FOUND when there is none. */
+FLOWCRED_EXPORT FLOWCRED_WARN_UNUSED flowcred_status
+flowcred_logout(flowcred_ctx *ctx, const char *connector,
+		const char *flow_user, char *detail, size_t detail_size);
 
 /* Stores the credentials of a Flow user of a connector in the default
  * keyring collection, replacing any earlier item for the same pair.

@@ -27,11 +27,15 @@
 #define FC_DEFAULT_EXPIRES_IN 60
 #define FC_DEFAULT_MAX_RESPONSE 65536
 #define FC_DEFAULT_KEYRING_TIMEOUT_MS 5000
+#define FC_DEFAULT_EXPIRY_MARGIN 30
+#define FC_DEFAULT_DENIED_BACKOFF 300
+#define FC_DEFAULT_RETRY_BACKOFF 30
 
 static const char *const connector_keys[] = {
 	"token_url", "client_id", "client_secret", "client_secret_file",
 	"scope", "client_auth", "ca_file", "connect_timeout", "timeout",
-	"default_expires_in", "max_response_size", "proxy", NULL
+	"default_expires_in", "max_response_size", "proxy", "expiry_margin",
+	"denied_backoff", "retry_backoff", "logout", "logout_url", NULL
 };
 
 static const char *const global_keys[] = { "keyring_timeout", NULL };
@@ -482,6 +486,46 @@ static void parse_transport(struct group_parser *p, struct fc_connector *c)
 						   FC_DEFAULT_MAX_RESPONSE);
 }
 
+static int get_boolean(struct group_parser *p, const char *key, int fallback)
+{
+	char *value = get_string(p, key);
+	int result = fallback;
+
+	if (value == NULL)
+		return fallback;
+	if (strcmp(value, "true") == 0)
+		result = 1;
+	else if (strcmp(value, "false") == 0)
+		result = 0;
+	else
+		parser_error(p, key, "invalid value '%s': expected true or false",
+			     value);
+	free(value);
+	return result;
+}
+
+static void parse_lifecycle(struct group_parser *p, struct fc_connector *c)
+{
+	char *scheme;
+
+	c->expiry_margin = get_integer(p, "expiry_margin", 0, 3600, "seconds",
+				       FC_DEFAULT_EXPIRY_MARGIN);
+	c->denied_backoff = get_integer(p, "denied_backoff", 0, 86400,
+					"seconds", FC_DEFAULT_DENIED_BACKOFF);
+	c->retry_backoff = get_integer(p, "retry_backoff", 0, 3600, "seconds",
+				       FC_DEFAULT_RETRY_BACKOFF);
+	c->logout = get_boolean(p, "logout", 1);
+	c->logout_url = get_string(p, "logout_url");
+	if (c->logout_url != NULL) {
+		scheme = check_url(p, "logout_url", c->logout_url, 0);
+		if (scheme != NULL && strcmp(scheme, "https") != 0)
+			parser_error(p, "logout_url",
+				     "invalid value '%s': the logout endpoint "
+				     "must use https://", c->logout_url);
+		free(scheme);
+	}
+}
+
 static flowcred_status parse_connector(GKeyFile *keyfile, const char *path,
 				       const char *group,
 				       struct fc_connector *c)
@@ -512,6 +556,7 @@ static flowcred_status parse_connector(GKeyFile *keyfile, const char *path,
 			     c->scope);
 
 	parse_transport(&p, c);
+	parse_lifecycle(&p, c);
 	c->error = p.error;
 	return p.no_memory ? FLOWCRED_NO_MEMORY : FLOWCRED_OK;
 }
@@ -668,6 +713,7 @@ static void connector_free(struct fc_connector *c)
 	free(c->scope);
 	free(c->ca_file);
 	free(c->proxy);
+	free(c->logout_url);
 	free(c->error);
 }
 

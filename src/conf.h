@@ -32,6 +32,11 @@ struct fc_connector {
 	long connect_timeout_ms;
 	long timeout_ms;
 	long default_expires_in;	/* seconds */
+	long expiry_margin;	/* seconds before expiry a token is renewed */
+	long denied_backoff;	/* seconds a rejected stored password rests */
+	long retry_backoff;	/* seconds of pause after 5xx or 429 */
+	int logout;		/* end IAM sessions when the context closes */
+	char *logout_url;	/* NULL: derived from token_url */
 	size_t max_response_size;	/* bytes */
 	char *error;		/* why the group is invalid, or NULL */
 };

@@ -3,12 +3,55 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <pthread.h>
 #include <time.h>
 
 #include "context.h"
 #include "grant.h"
+#include "kcache.h"
 #include "text.h"
 #include "wipe.h"
+
+/* Counts the fork() calls of this process in children, so a context can
+ * tell that it runs in a child of the process that set it up. */
+static unsigned int fork_generation;
+static pthread_mutex_t fork_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+static void count_fork_in_child(void)
+{
+	__atomic_add_fetch(&fork_generation, 1, __ATOMIC_RELAXED);
+	pthread_mutex_init(&fork_lock, NULL);
+}
+
+static void register_fork_handler(void)
+{
+	pthread_atfork(NULL, NULL, count_fork_in_child);
+}
+
+void fc_ctx_enter(flowcred_ctx *ctx)
+{
+	unsigned int now = __atomic_load_n(&fork_generation, __ATOMIC_RELAXED);
+	struct fc_http *http;
+
+	if (__atomic_load_n(&ctx->fork_generation, __ATOMIC_ACQUIRE) == now)
+		return;
+	pthread_mutex_lock(&fork_lock);
+	if (ctx->fork_generation != now) {
+		fc_cache_after_fork(&ctx->cache);
+		fc_keyring_after_fork(ctx->keyring);
+		/* The parent's pool is left alone: closing its connections
+		 * here could send TLS alerts on sockets the parent still
+		 * uses. */
+		http = fc_http_new();
+		ctx->http = http;
+		__atomic_store_n(&ctx->fork_generation, now, __ATOMIC_RELEASE);
+		fc_log(&ctx->logger, LOG_DEBUG,
+		       "context used in a child process after fork()");
+	}
+	pthread_mutex_unlock(&fork_lock);
+}
 
 FLOWCRED_EXPORT flowcred_status
 flowcred_open(const char *config_path, flowcred_ctx **ctx_out,
@@ -35,9 +78,13 @@ flowcred_open(const char *config_path, flowcred_ctx **ctx_out,
 	if (status != FLOWCRED_OK)
 		return status;
 
+	pthread_once(&fork_once, register_fork_handler);
 	ctx = calloc(1, sizeof(*ctx));
 	if (ctx == NULL)
 		return FLOWCRED_NO_MEMORY;
+	ctx->fork_generation = __atomic_load_n(&fork_generation,
+					       __ATOMIC_RELAXED);
+	ctx->logout_on_close = 1;
 	fc_logger_init_default(&ctx->logger);
 	status = fc_config_load(path, &ctx->logger, &ctx->config, detail,
 				detail_size);
@@ -45,7 +92,13 @@ flowcred_open(const char *config_path, flowcred_ctx **ctx_out,
 		goto out;
 	ctx->keyring = fc_keyring_new(ctx->config->keyring_timeout_ms,
 				      &ctx->logger);
-	if (ctx->keyring == NULL) {
+	ctx->http = fc_http_new();
+	ctx->config_realpath = realpath(path, NULL);
+	if (ctx->keyring == NULL || ctx->http == NULL ||
+	    ctx->config_realpath == NULL || fc_cache_init(&ctx->cache) != 0) {
+		fc_detail(detail, detail_size,
+			  "cannot set up a context for %s: %s", path,
+			  strerror(errno));
 		status = FLOWCRED_NO_MEMORY;
 		goto out;
 	}
@@ -60,8 +113,13 @@ FLOWCRED_EXPORT void flowcred_close(flowcred_ctx *ctx)
 {
 	if (ctx == NULL)
 		return;
+	if (ctx->config != NULL && ctx->http != NULL)
+		fc_token_logout_all(ctx);
+	fc_cache_destroy(&ctx->cache);
+	fc_http_free(ctx->http);
 	fc_keyring_free(ctx->keyring);
 	fc_config_free(ctx->config);
+	free(ctx->config_realpath);
 	free(ctx);
 }
 
@@ -76,6 +134,23 @@ FLOWCRED_EXPORT void flowcred_set_log_func(flowcred_ctx *ctx,
 	ctx->logger.max_priority = max_priority;
 }
 
+FLOWCRED_EXPORT flowcred_status flowcred_set_option(flowcred_ctx *ctx,
+						    flowcred_option option,
+						    long value)
+{
+	if (ctx == NULL || (value != 0 && value != 1))
+		return FLOWCRED_INVALID_ARGUMENT;
+	switch (option) {
+	case FLOWCRED_OPT_LOGOUT_ON_CLOSE:
+		ctx->logout_on_close = (int)value;
+		return FLOWCRED_OK;
+	case FLOWCRED_OPT_KERNEL_CACHE:
+		ctx->kernel_cache = (int)value;
+		return FLOWCRED_OK;
+	}
+	return FLOWCRED_INVALID_ARGUMENT;
+}
+
 /* Checks a name argument; what names the argument in the detail. */
 static flowcred_status check_name(const char *name, const char *what,
 				  char *detail, size_t detail_size)
@@ -88,9 +163,7 @@ static flowcred_status check_name(const char *name, const char *what,
 	return FLOWCRED_INVALID_ARGUMENT;
 }
 
-/* Checks the arguments every call shares and finds the connector. With
- * require_valid, a connector whose group is invalid is an error. */
-static flowcred_status find_connector(flowcred_ctx *ctx, const char *name,
+flowcred_status fc_ctx_find_connector(flowcred_ctx *ctx, const char *name,
 				      const char *flow_user, int require_valid,
 				      const struct fc_connector **connector,
 				      char *detail, size_t detail_size)
@@ -137,101 +210,6 @@ static flowcred_status copy_out(const char *s, char *buf, size_t size,
 	return FLOWCRED_OK;
 }
 
-/* Reads the IFS user, and the stored password when password is NULL. */
-static flowcred_status read_credentials(flowcred_ctx *ctx,
-					const char *connector,
-					const char *flow_user,
-					const char *password, char **ifs_user,
-					char **stored_password,
-					char *detail, size_t detail_size)
-{
-	flowcred_status status;
-
-	status = fc_keyring_lookup(ctx->keyring, connector, flow_user, ifs_user,
-				   password == NULL ? stored_password : NULL,
-				   detail, detail_size);
-	if (status != FLOWCRED_OK || password != NULL)
-		return status;
-	if (*stored_password == NULL) {
-		fc_detail(detail, detail_size,
-			  "no password stored for Flow user '%s' on connector "
-			  "'%s': it is an interactive user; pass the password, "
-			  "or store one with: flowcred store %s %s --ifs-user %s "
-			  "--password-stdin", flow_user, connector, connector,
-			  flow_user, *ifs_user);
-		return FLOWCRED_NOT_FOUND;
-	}
-	return FLOWCRED_OK;
-}
-
-FLOWCRED_EXPORT flowcred_status
-flowcred_get_token(flowcred_ctx *ctx, const char *connector,
-		   const char *flow_user, const char *password,
-		   char *token, size_t token_size, size_t *token_len,
-		   char *token_type, int64_t *expires_at,
-		   char *detail, size_t detail_size)
-{
-	const struct fc_connector *c = NULL;
-	struct fc_token answer = { 0 };
-	char *stored_password = NULL;
-	char *ifs_user = NULL;
-	flowcred_status status;
-	const char *mode = password != NULL ? "interactive" : "stored password";
-
-	status = find_connector(ctx, connector, flow_user, 1, &c, detail,
-				detail_size);
-	if (status != FLOWCRED_OK)
-		goto out;
-	if (token_len == NULL || (password != NULL && password[0] == '\0')) {
-		fc_detail(detail, detail_size, "%s",
-			  token_len == NULL ? "token_len is NULL" :
-					      "the password is empty");
-		status = FLOWCRED_INVALID_ARGUMENT;
-		goto out;
-	}
-	status = read_credentials(ctx, connector, flow_user, password,
-				  &ifs_user, &stored_password, detail,
-				  detail_size);
-	if (status != FLOWCRED_OK)
-		goto out;
-
-	status = fc_grant_password(c, ifs_user,
-				   password != NULL ? password : stored_password,
-				   &ctx->logger, &answer, detail, detail_size);
-	if (status != FLOWCRED_OK)
-		goto out;
-	status = copy_out(answer.access_token, token, token_size, token_len);
-	if (status != FLOWCRED_OK) {
-		fc_detail(detail, detail_size,
-			  "the token needs a buffer of %zu bytes, not %zu",
-			  *token_len, token_size);
-		goto out;
-	}
-	if (token_type != NULL)
-		memcpy(token_type, answer.token_type, sizeof(answer.token_type));
-	if (expires_at != NULL)
-		*expires_at = (int64_t)time(NULL) + answer.expires_in;
-	fc_detail(detail, detail_size,
-		  "token issued for IFS user '%s', valid for %lld s", ifs_user,
-		  answer.expires_in);
-out:
-	if (status == FLOWCRED_OK)
-		fc_log(&ctx->logger, LOG_INFO,
-		       "connector '%s': token issued for Flow user '%s' (IFS "
-		       "user '%s', %s), valid for %lld s", connector, flow_user,
-		       ifs_user, mode, answer.expires_in);
-	else if (ctx != NULL && status != FLOWCRED_INVALID_ARGUMENT)
-		fc_log(&ctx->logger,
-		       status == FLOWCRED_DENIED ? LOG_NOTICE : LOG_ERR,
-		       "connector '%s': no token for Flow user '%s' (%s): %s: %s",
-		       connector, flow_user, mode, flowcred_strerror(status),
-		       detail != NULL ? detail : "");
-	fc_token_clear(&answer);
-	fc_clear_string(&stored_password);
-	free(ifs_user);
-	return status;
-}
-
 FLOWCRED_EXPORT flowcred_status
 flowcred_store_credentials(flowcred_ctx *ctx, const char *connector,
 			   const char *flow_user, const char *ifs_user,
@@ -241,7 +219,7 @@ flowcred_store_credentials(flowcred_ctx *ctx, const char *connector,
 	const struct fc_connector *c;
 	flowcred_status status;
 
-	status = find_connector(ctx, connector, flow_user, 0, &c, detail,
+	status = fc_ctx_find_connector(ctx, connector, flow_user, 0, &c, detail,
 				detail_size);
 	if (status == FLOWCRED_OK)
 		status = check_name(ifs_user, "IFS user", detail, detail_size);
@@ -275,7 +253,7 @@ flowcred_lookup_credentials(flowcred_ctx *ctx, const char *connector,
 	char *password = NULL;
 	char *stored_user = NULL;
 
-	status = find_connector(ctx, connector, flow_user, 0, &c, detail,
+	status = fc_ctx_find_connector(ctx, connector, flow_user, 0, &c, detail,
 				detail_size);
 	if (status != FLOWCRED_OK)
 		return status;
@@ -309,12 +287,16 @@ flowcred_clear_credentials(flowcred_ctx *ctx, const char *connector,
 	const struct fc_connector *c;
 	flowcred_status status;
 
-	status = find_connector(ctx, connector, flow_user, 0, &c, detail,
+	status = fc_ctx_find_connector(ctx, connector, flow_user, 0, &c, detail,
 				detail_size);
 	if (status != FLOWCRED_OK)
 		return status;
 	status = fc_keyring_clear(ctx->keyring, connector, flow_user, detail,
 				  detail_size);
+	fc_ctx_enter(ctx);
+	fc_token_forget(ctx, connector, flow_user);
+	if (ctx->kernel_cache)
+		fc_kcache_remove(ctx, c, flow_user);
 	if (status == FLOWCRED_OK)
 		fc_log(&ctx->logger, LOG_NOTICE,
 		       "connector '%s': cleared credentials of Flow user '%s'",
@@ -361,7 +343,7 @@ flowcred_check_connector(flowcred_ctx *ctx, const char *connector,
 	flowcred_status status;
 	size_t items = 0;
 
-	status = find_connector(ctx, connector, NULL, 1, &c, detail,
+	status = fc_ctx_find_connector(ctx, connector, NULL, 1, &c, detail,
 				detail_size);
 	if (status != FLOWCRED_OK)
 		return status;
@@ -372,7 +354,8 @@ flowcred_check_connector(flowcred_ctx *ctx, const char *connector,
 		snprintf(keyring_detail, sizeof(keyring_detail),
 			 "%zu credential item%s", items,
 			 items == 1 ? "" : "s");
-	status = fc_grant_probe(c, &ctx->logger, endpoint_detail,
+	fc_ctx_enter(ctx);
+	status = fc_grant_probe(ctx->http, c, &ctx->logger, endpoint_detail,
 				sizeof(endpoint_detail));
 	fc_detail(detail, detail_size,
 		  "configuration valid; keyring: %s; token endpoint: %s",

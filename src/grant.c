@@ -25,6 +25,9 @@
 /* Characters of untrusted text quoted in a detail message. */
 #define FC_PREVIEW_MAX 120
 
+/* Longest back-off taken from a Retry-After header, in seconds. */
+#define FC_RETRY_AFTER_MAX 3600
+
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_result = CURLE_FAILED_INIT;
 
@@ -42,6 +45,66 @@ flowcred_status fc_grant_global_init(char *detail, size_t detail_size)
 		return FLOWCRED_INTERNAL;
 	}
 	return FLOWCRED_OK;
+}
+
+struct fc_http {
+	CURLSH *share;
+	pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
+};
+
+static void lock_share(CURL *curl, curl_lock_data data,
+		       curl_lock_access access, void *userptr)
+{
+	struct fc_http *http = userptr;
+
+	(void)curl;
+	(void)access;
+	pthread_mutex_lock(&http->locks[data]);
+}
+
+static void unlock_share(CURL *curl, curl_lock_data data, void *userptr)
+{
+	struct fc_http *http = userptr;
+
+	(void)curl;
+	pthread_mutex_unlock(&http->locks[data]);
+}
+
+struct fc_http *fc_http_new(void)
+{
+	struct fc_http *http = calloc(1, sizeof(*http));
+	size_t i;
+
+	if (http == NULL)
+		return NULL;
+	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&http->locks[i], NULL);
+	http->share = curl_share_init();
+	if (http->share == NULL) {
+		fc_http_free(http);
+		return NULL;
+	}
+	curl_share_setopt(http->share, CURLSHOPT_LOCKFUNC, lock_share);
+	curl_share_setopt(http->share, CURLSHOPT_UNLOCKFUNC, unlock_share);
+	curl_share_setopt(http->share, CURLSHOPT_USERDATA, http);
+	curl_share_setopt(http->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+	curl_share_setopt(http->share, CURLSHOPT_SHARE,
+			  CURL_LOCK_DATA_SSL_SESSION);
+	curl_share_setopt(http->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	return http;
+}
+
+void fc_http_free(struct fc_http *http)
+{
+	size_t i;
+
+	if (http == NULL)
+		return;
+	if (http->share != NULL)
+		curl_share_cleanup(http->share);
+	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_destroy(&http->locks[i]);
+	free(http);
 }
 
 void fc_token_clear(struct fc_token *token)
@@ -526,9 +589,32 @@ static void read_answer_headers(CURL *curl, struct http_answer *answer)
 		answer->retry_after = strdup_or_null(header->value);
 }
 
+long fc_parse_retry_after(const char *value, time_t now)
+{
+	char *end = NULL;
+	long long seconds;
+	time_t when;
+
+	if (value == NULL)
+		return -1;
+	if (g_ascii_isdigit(value[0])) {
+		errno = 0;
+		seconds = strtoll(value, &end, 10);
+		if (errno != 0 || *end != '\0')
+			return -1;
+	} else {
+		when = curl_getdate(value, NULL);
+		if (when == -1)
+			return -1;
+		seconds = when > now ? (long long)(when - now) : 0;
+	}
+	return seconds > FC_RETRY_AFTER_MAX ? FC_RETRY_AFTER_MAX : (long)seconds;
+}
+
 /* POSTs form to the connector's token endpoint. authorization is a
  * complete header line or NULL. */
-static flowcred_status post_form(const struct fc_connector *c,
+static flowcred_status post_form(struct fc_http *http,
+				 const struct fc_connector *c, const char *url,
 				 const struct fc_buf *form,
 				 const char *authorization,
 				 const struct fc_logger *logger,
@@ -562,7 +648,9 @@ static flowcred_status post_form(const struct fc_connector *c,
 	}
 	answer->body.max = c->max_response_size;
 
-	curl_easy_setopt(curl, CURLOPT_URL, c->token_url);
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	if (http != NULL)
+		curl_easy_setopt(curl, CURLOPT_SHARE, http->share);
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https");
 	curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "https");
 	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
@@ -585,8 +673,7 @@ static flowcred_status post_form(const struct fc_connector *c,
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, answer);
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
 
-	fc_log(logger, LOG_DEBUG, "POST %s (client authentication %s)",
-	       c->token_url,
+	fc_log(logger, LOG_DEBUG, "POST %s (client authentication %s)", url,
 	       c->client_auth == FC_CLIENT_AUTH_BASIC ? "client_secret_basic" :
 							 "client_secret_post");
 	rc = curl_easy_perform(curl);
@@ -596,8 +683,8 @@ static flowcred_status post_form(const struct fc_connector *c,
 		goto out;
 	}
 	read_answer_headers(curl, answer);
-	fc_log(logger, LOG_DEBUG, "%s answered HTTP %ld, %zu bytes",
-	       c->token_url, answer->status, answer->body.len);
+	fc_log(logger, LOG_DEBUG, "%s answered HTTP %ld, %zu bytes", url,
+	       answer->status, answer->body.len);
 	status = FLOWCRED_OK;
 out:
 	for (item = headers; item != NULL; item = item->next)
@@ -645,55 +732,78 @@ static flowcred_status classify_http_status(const struct fc_connector *c,
 	return FLOWCRED_OK;
 }
 
-/* Builds the request: grant_type=password, the user's credentials when
- * given, scope, and client authentication in the body or as Basic. */
-static flowcred_status build_request(const struct fc_connector *c,
-				     const char *username, const char *password,
-				     struct fc_buf *form, char **authorization)
+/* Adds client authentication: in the body, or as a Basic header. */
+static int add_client_auth(const struct fc_connector *c, struct fc_buf *form,
+			   char **authorization)
 {
-	int rc = fc_form_add(form, "grant_type", "password");
-
-	if (rc == 0 && username != NULL)
-		rc = fc_form_add(form, "username", username);
-	if (rc == 0 && password != NULL)
-		rc = fc_form_add(form, "password", password);
-	if (rc == 0)
-		rc = fc_form_add(form, "scope", c->scope);
-	if (rc == 0 && c->client_auth == FC_CLIENT_AUTH_BASIC) {
+	if (c->client_auth == FC_CLIENT_AUTH_BASIC) {
 		*authorization = fc_basic_authorization(c->client_id,
 							c->client_secret);
-		rc = *authorization != NULL ? 0 : -1;
-	} else if (rc == 0) {
-		rc = fc_form_add(form, "client_id", c->client_id);
-		if (rc == 0 && c->client_secret != NULL)
-			rc = fc_form_add(form, "client_secret",
-					 c->client_secret);
+		return *authorization != NULL ? 0 : -1;
 	}
+	if (fc_form_add(form, "client_id", c->client_id) != 0)
+		return -1;
+	if (c->client_secret != NULL &&
+	    fc_form_add(form, "client_secret", c->client_secret) != 0)
+		return -1;
+	return 0;
+}
+
+/* Builds the form body of a request; unset fields are left out. */
+static flowcred_status build_request(const struct fc_connector *c,
+				     const struct fc_grant_request *request,
+				     struct fc_buf *form, char **authorization)
+{
+	int rc = 0;
+
+	if (request->grant_type != NULL)
+		rc = fc_form_add(form, "grant_type", request->grant_type);
+	if (rc == 0 && request->username != NULL)
+		rc = fc_form_add(form, "username", request->username);
+	if (rc == 0 && request->password != NULL)
+		rc = fc_form_add(form, "password", request->password);
+	if (rc == 0 && request->refresh_token != NULL)
+		rc = fc_form_add(form, "refresh_token", request->refresh_token);
+	if (rc == 0 && request->grant_type != NULL &&
+	    strcmp(request->grant_type, "password") == 0)
+		rc = fc_form_add(form, "scope", c->scope);
+	if (rc == 0)
+		rc = add_client_auth(c, form, authorization);
 	return rc == 0 ? FLOWCRED_OK : FLOWCRED_NO_MEMORY;
 }
 
-/* Sends one grant request and classifies the answer. */
-static flowcred_status request_token(const struct fc_connector *c,
-				     const char *username, const char *password,
-				     const struct fc_logger *logger,
-				     struct fc_token *token,
-				     struct fc_oauth_error *oauth_error,
-				     char *detail, size_t detail_size)
+void fc_grant_result_clear(struct fc_grant_result *result)
+{
+	fc_token_clear(&result->token);
+	memset(result, 0, sizeof(*result));
+	result->retry_after = -1;
+}
+
+flowcred_status fc_grant_send(struct fc_http *http,
+			      const struct fc_connector *c,
+			      const struct fc_grant_request *request,
+			      const struct fc_logger *logger,
+			      struct fc_grant_result *result,
+			      char *detail, size_t detail_size)
 {
 	struct http_answer answer = { 0 };
 	struct fc_buf form = { 0 };
 	char *authorization = NULL;
 	flowcred_status status;
+	const char *url = request->url != NULL ? request->url : c->token_url;
 
-	memset(token, 0, sizeof(*token));
-	memset(oauth_error, 0, sizeof(*oauth_error));
-	status = build_request(c, username, password, &form, &authorization);
+	memset(result, 0, sizeof(*result));
+	result->retry_after = -1;
+	status = build_request(c, request, &form, &authorization);
 	if (status != FLOWCRED_OK)
 		goto out;
-	status = post_form(c, &form, authorization, logger, &answer, detail,
-			   detail_size);
+	status = post_form(http, c, url, &form, authorization, logger, &answer,
+			   detail, detail_size);
 	if (status != FLOWCRED_OK)
 		goto out;
+	result->http_status = answer.status;
+	result->retry_after = fc_parse_retry_after(answer.retry_after,
+						   time(NULL));
 	if (answer.no_memory) {
 		status = FLOWCRED_NO_MEMORY;
 		goto out;
@@ -701,10 +811,17 @@ static flowcred_status request_token(const struct fc_connector *c,
 	status = classify_http_status(c, &answer, detail, detail_size);
 	if (status != FLOWCRED_OK)
 		goto out;
+	if (request->grant_type == NULL) {
+		/* Logout: any 2xx ends the session, and an OAuth error
+		 * answer says why not. */
+		if (answer.status >= 200 && answer.status < 300)
+			goto out;
+	}
 	status = fc_grant_parse_answer(answer.status, answer.content_type,
 				       answer.body.data != NULL ? answer.body.data : "",
 				       answer.body.len, c->default_expires_in,
-				       token, oauth_error, detail, detail_size);
+				       &result->token, &result->oauth_error,
+				       detail, detail_size);
 out:
 	fc_buf_clear(&form);
 	fc_clear_string(&authorization);
@@ -712,39 +829,28 @@ out:
 	return status;
 }
 
-flowcred_status fc_grant_password(const struct fc_connector *connector,
-				  const char *username, const char *password,
-				  const struct fc_logger *logger,
-				  struct fc_token *token,
-				  char *detail, size_t detail_size)
-{
-	struct fc_oauth_error oauth_error;
-
-	return request_token(connector, username, password, logger, token,
-			     &oauth_error, detail, detail_size);
-}
-
-flowcred_status fc_grant_probe(const struct fc_connector *connector,
+flowcred_status fc_grant_probe(struct fc_http *http,
+			       const struct fc_connector *connector,
 			       const struct fc_logger *logger,
 			       char *detail, size_t detail_size)
 {
+	const struct fc_grant_request request = { .grant_type = "password" };
 	char answer_detail[FLOWCRED_DETAIL_MAX] = "";
-	struct fc_oauth_error oauth_error;
-	struct fc_token token;
+	struct fc_grant_result result;
 	flowcred_status status;
 
-	status = request_token(connector, NULL, NULL, logger, &token,
-			       &oauth_error, answer_detail,
-			       sizeof(answer_detail));
+	status = fc_grant_send(http, connector, &request, logger, &result,
+			       answer_detail, sizeof(answer_detail));
 	if (status == FLOWCRED_OK) {
-		fc_token_clear(&token);
+		fc_grant_result_clear(&result);
 		fc_detail(detail, detail_size,
 			  "%s issued a token without a user name; it does not "
 			  "behave as Keycloak", connector->token_url);
 		return FLOWCRED_PROTOCOL;
 	}
-	if (strcmp(oauth_error.error, "invalid_request") == 0 &&
-	    strcmp(oauth_error.description, "Missing parameter: username") == 0) {
+	if (strcmp(result.oauth_error.error, "invalid_request") == 0 &&
+	    strcmp(result.oauth_error.description,
+		   "Missing parameter: username") == 0) {
 		fc_detail(detail, detail_size,
 			  "%s accepted client '%s' for the password grant",
 			  connector->token_url, connector->client_id);
@@ -752,4 +858,33 @@ flowcred_status fc_grant_probe(const struct fc_connector *connector,
 	}
 	fc_detail(detail, detail_size, "%s", answer_detail);
 	return status;
+}
+
+flowcred_status fc_logout_url(const struct fc_connector *c, char **url_out)
+{
+	static const char suffix[] = "/token";
+	static const char logout[] = "/logout";
+	size_t len = strlen(c->token_url);
+	char *query = strchr(c->token_url, '?');
+	char *url;
+
+	*url_out = NULL;
+	if (c->logout_url != NULL) {
+		*url_out = strdup(c->logout_url);
+		return *url_out != NULL ? FLOWCRED_OK : FLOWCRED_NO_MEMORY;
+	}
+	if (query != NULL)
+		len = (size_t)(query - c->token_url);
+	if (len < sizeof(suffix) - 1 ||
+	    memcmp(c->token_url + len - (sizeof(suffix) - 1), suffix,
+		   sizeof(suffix) - 1) != 0)
+		return FLOWCRED_CONFIG;
+	len -= sizeof(suffix) - 1;
+	url = malloc(len + sizeof(logout));
+	if (url == NULL)
+		return FLOWCRED_NO_MEMORY;
+	memcpy(url, c->token_url, len);
+	memcpy(url + len, logout, sizeof(logout));
+	*url_out = url;
+	return FLOWCRED_OK;
 }

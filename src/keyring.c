@@ -24,8 +24,13 @@ static const SecretSchema credential_schema = {
 	0, NULL, NULL, NULL, NULL, NULL, NULL, NULL
 };
 
+/* Set once this process connected to the session bus: GDBus then runs a
+ * worker thread that a child of fork() does not have. */
+static int bus_used;
+
 struct fc_keyring {
 	GMutex lock;
+	int forked;		/* in a child after the parent used D-Bus */
 	SecretService *service;	/* guarded by lock */
 	int timeout_ms;
 	const struct fc_logger *logger;
@@ -44,11 +49,22 @@ struct fc_keyring *fc_keyring_new(long timeout_ms,
 	return keyring;
 }
 
+void fc_keyring_after_fork(struct fc_keyring *keyring)
+{
+	g_mutex_init(&keyring->lock);
+	/* The parent's proxy is dropped without unref: freeing it would
+	 * talk to the parent's GDBus worker. */
+	keyring->service = NULL;
+	if (__atomic_load_n(&bus_used, __ATOMIC_RELAXED))
+		keyring->forked = 1;
+}
+
 void fc_keyring_free(struct fc_keyring *keyring)
 {
 	if (keyring == NULL)
 		return;
-	g_clear_object(&keyring->service);
+	if (!keyring->forked)
+		g_clear_object(&keyring->service);
 	g_mutex_clear(&keyring->lock);
 	free(keyring);
 }
@@ -147,6 +163,13 @@ static flowcred_status get_service(struct fc_keyring *keyring,
 	SecretService *service;
 	GError *error = NULL;
 
+	if (keyring->forked) {
+		fc_detail(detail, detail_size,
+			  "the keyring cannot be used in a child process after "
+			  "fork() once the parent used D-Bus; open a new context "
+			  "after exec(), or get the token before fork()");
+		return FLOWCRED_UNAVAILABLE;
+	}
 	g_mutex_lock(&keyring->lock);
 	if (keyring->service != NULL &&
 	    g_dbus_connection_is_closed(
@@ -158,6 +181,7 @@ static flowcred_status get_service(struct fc_keyring *keyring,
 		goto out;
 	}
 
+	__atomic_store_n(&bus_used, 1, __ATOMIC_RELAXED);
 	bus = g_bus_get_sync(G_BUS_TYPE_SESSION, NULL, &error);
 	if (bus == NULL) {
 		fc_detail(detail, detail_size,

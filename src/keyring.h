@@ -24,6 +24,12 @@ struct fc_keyring *fc_keyring_new(long timeout_ms,
 
 void fc_keyring_free(struct fc_keyring *keyring);
 
+/* Prepares the handle for a child process after fork(). GDBus keeps a
+ * worker thread that a child does not inherit, so once any connection
+ * to the session bus existed in the parent, every later keyring call in
+ * the child fails fast with FLOWCRED_UNAVAILABLE instead of hanging. */
+void fc_keyring_after_fork(struct fc_keyring *keyring);
+
 /* Looks up the item of (connector, flow_user). On FLOWCRED_OK
  * *ifs_user_out receives the IFS user ID (free()) and *password_out the
  * stored password, or NULL for an interactive user; the caller wipes it

@@ -1,0 +1,52 @@
+/* Token records in the calling user's kernel keyring (keyrings(7)),
+ * shared by the processes of one user without a daemon. This file needs
+ * only libc and libkeyutils, so the CLI reads a cached token without
+ * loading GLib, libsecret or libcurl. */
+#ifndef FC_KKEY_H
+#define FC_KKEY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Longest key description built, in bytes with the NUL. */
+#define FC_KKEY_DESCRIPTION_MAX 4096
+
+/* Size of the token type field, as FLOWCRED_TOKEN_TYPE_MAX. */
+#define FC_KKEY_TOKEN_TYPE_MAX 16
+
+struct fc_kkey_record {
+	int64_t renew_boot_ns;	/* CLOCK_BOOTTIME: renew from here on */
+	int64_t expires_boot_ns;	/* CLOCK_BOOTTIME: the token's expiry */
+	int64_t refresh_renew_boot_ns;	/* 0: none; INT64_MAX: no expiry */
+	int64_t expires_at;	/* wall clock, seconds since the Epoch */
+	char token_type[FC_KKEY_TOKEN_TYPE_MAX];
+	char *access_token;	/* malloc'd, wiped by fc_kkey_record_clear() */
+	char *refresh_token;	/* NULL when none */
+};
+
+/* Builds the key description of a Flow user of a connector read from
+ * config_path, which must be an absolute path without symbolic links.
+ * Returns 0, or -1 when it does not fit into size bytes. */
+int fc_kkey_describe(char *description, size_t size, const char *config_path,
+		     const char *connector, const char *flow_user);
+
+/* Returns CLOCK_BOOTTIME in nanoseconds: it never steps and counts time
+ * in suspend, the same in every process. */
+int64_t fc_kkey_boot_ns(void);
+
+/* Adds or replaces the record under description in the user keyring,
+ * readable by the user's processes only, with a kernel timeout of
+ * timeout_seconds. Returns 0, or -1 with errno set. */
+int fc_kkey_store(const char *description,
+		  const struct fc_kkey_record *record, unsigned int timeout_seconds);
+
+/* Reads the record under description. Returns 0, or -1 with errno set
+ * (ENOKEY when there is none, EINVAL when it is malformed). */
+int fc_kkey_load(const char *description, struct fc_kkey_record *record);
+
+/* Removes the record under description. Returns 0 or -1 with errno. */
+int fc_kkey_remove(const char *description);
+
+void fc_kkey_record_clear(struct fc_kkey_record *record);
+
+#endif
