@@ -459,6 +459,9 @@ async function handleTestApi(req, res, pathname, query) {
       const existed = state.realms.delete(realmName);
       return sendEmpty(res, existed ? 204 : 404);
     }
+    if (body === null) {
+      return sendJson(res, 413, { error: `realm definition larger than ${MAX_BODY_BYTES} bytes` });
+    }
     try {
       state.realms.set(realmName, normalizeRealm(realmName, JSON.parse(body.toString('utf8'))));
     } catch (error) {
