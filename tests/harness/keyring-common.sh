@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers shared by lock-keyring.sh and unlock-keyring.sh, for the Secret
 # Service on the session bus that with-services.sh started. Sourced, not run.
 

@@ -89,7 +89,9 @@ stop_pid() {
 remove_stale_pam_wrapper_dirs() {
 	local dir pid
 	for dir in /tmp/pam.?; do
-		[ -d "$dir" ] && [ ! -L "$dir" ] && [ -O "$dir" ] || continue
+		if [ ! -d "$dir" ] || [ -L "$dir" ] || [ ! -O "$dir" ]; then
+			continue
+		fi
 		[ -f "$dir/pid" ] || continue
 		pid=$(head -c 16 "$dir/pid" | tr -cd 0-9)
 		[ -n "$pid" ] || continue
@@ -151,7 +153,7 @@ finish_outer() {
 }
 
 outer_on_signal() {
-	local inner_pid= i
+	local inner_pid='' i
 	trap '' TERM INT HUP
 	# The inner level writes its id first thing; give it a moment if the
 	# signal came earlier than that.
@@ -338,10 +340,6 @@ start_server() {
 
 run_inner() {
 	local status
-	if [ ! -d "$server_dir/node_modules/@node-oauth/oauth2-server" ]; then
-		say "$server_dir/node_modules is missing: run npm ci in tests/server"
-		exit "$HARD_ERROR"
-	fi
 	if [ -n "${FLOWCRED_HARNESS_TMP:-}" ]; then
 		tmp=$FLOWCRED_HARNESS_TMP
 	else
@@ -375,6 +373,10 @@ run_inner() {
 	exit "$status"
 }
 
+if [ ! -d "$server_dir/node_modules/@node-oauth/oauth2-server" ]; then
+	say "$server_dir/node_modules is missing: run npm ci in tests/server"
+	exit "$HARD_ERROR"
+fi
 if keyring_enabled && [ -z "${FLOWCRED_HARNESS_INNER:-}" ]; then
 	run_outer "$@"
 else
