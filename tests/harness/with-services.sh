@@ -20,7 +20,9 @@
 #   FLOWCRED_TEST_KEYRING_PID_FILE process ids of the keyring daemons to stop (unset without keyring)
 # and a throwaway HOME, XDG_DATA_HOME, XDG_CONFIG_HOME, XDG_CACHE_HOME and
 # XDG_RUNTIME_DIR. Without keyring, DBUS_SESSION_BUS_ADDRESS is unset so
-# nothing reaches the caller's session bus.
+# nothing reaches the caller's session bus. The private bus starts no
+# service on demand. DISPLAY and the proxy variables are unset and no_proxy
+# is '*', so no prompt window opens and no request goes through a proxy.
 #
 # Exit status: CMD's, or 99 when a service could not be started (automake's
 # "hard error"). Server and keyring logs are copied to stderr when CMD fails,
