@@ -52,39 +52,89 @@ static int count_item(const char *connector, const char *flow_user,
 	return 0;
 }
 
-START_TEST(test_null_context_rejected)
+/* The calls that take a connector name, and those of them that also take
+ * a Flow user (the first FLOW_USER_CALL_COUNT). */
+enum api_call {
+	CALL_GET_TOKEN,
+	CALL_STORE,
+	CALL_LOOKUP,
+	CALL_CLEAR,
+	CALL_LIST,
+	CALL_CHECK,
+};
+
+static const char *const call_names[] = {
+	"flowcred_get_token", "flowcred_store_credentials",
+	"flowcred_lookup_credentials", "flowcred_clear_credentials",
+	"flowcred_list_credentials", "flowcred_check_connector",
+};
+
+#define CALL_COUNT ((int)(sizeof(call_names) / sizeof(call_names[0])))
+#define FLOW_USER_CALL_COUNT 4
+
+/* Makes one call with the given names and an interactive password;
+ * returns its status. None of them may reach the keyring or the network
+ * when an argument is invalid. */
+static flowcred_status make_call(flowcred_ctx *ctx, enum api_call call,
+				 const char *connector, const char *flow_user)
 {
 	char token[256];
 	char ifs_user[256];
 	char detail[FLOWCRED_DETAIL_MAX];
 	size_t len = 0;
 	int has_password = 0;
-	int calls = 0;
+	int listed = 0;
+	flowcred_status status = FLOWCRED_INTERNAL;
 
-	ck_assert_int_eq(flowcred_get_token(NULL, CONNECTOR, "user", NULL,
+	switch (call) {
+	case CALL_GET_TOKEN:
+		status = flowcred_get_token(ctx, connector, flow_user, "pw",
 					    token, sizeof(token), &len, NULL,
-					    NULL, detail, sizeof(detail)),
-			 FLOWCRED_INVALID_ARGUMENT);
-	ck_assert_int_eq(flowcred_store_credentials(NULL, CONNECTOR, "user",
+					    NULL, detail, sizeof(detail));
+		break;
+	case CALL_STORE:
+		status = flowcred_store_credentials(ctx, connector, flow_user,
 						    "IFSUSER", "pw", detail,
-						    sizeof(detail)),
-			 FLOWCRED_INVALID_ARGUMENT);
-	ck_assert_int_eq(flowcred_lookup_credentials(NULL, CONNECTOR, "user",
-						     ifs_user, sizeof(ifs_user),
-						     &len, &has_password,
-						     detail, sizeof(detail)),
-			 FLOWCRED_INVALID_ARGUMENT);
-	ck_assert_int_eq(flowcred_clear_credentials(NULL, CONNECTOR, "user",
-						    detail, sizeof(detail)),
-			 FLOWCRED_INVALID_ARGUMENT);
-	ck_assert_int_eq(flowcred_list_credentials(NULL, NULL, count_item,
-						   &calls, detail,
-						   sizeof(detail)),
-			 FLOWCRED_INVALID_ARGUMENT);
-	ck_assert_int_eq(flowcred_check_connector(NULL, CONNECTOR, detail,
-						  sizeof(detail)),
-			 FLOWCRED_INVALID_ARGUMENT);
-	ck_assert_int_eq(calls, 0);
+						    sizeof(detail));
+		break;
+	case CALL_LOOKUP:
+		status = flowcred_lookup_credentials(ctx, connector, flow_user,
+						     ifs_user,
+						     sizeof(ifs_user), &len,
+						     &has_password, detail,
+						     sizeof(detail));
+		break;
+	case CALL_CLEAR:
+		status = flowcred_clear_credentials(ctx, connector, flow_user,
+						    detail, sizeof(detail));
+		break;
+	case CALL_LIST:
+		status = flowcred_list_credentials(ctx, connector, count_item,
+						   &listed, detail,
+						   sizeof(detail));
+		break;
+	case CALL_CHECK:
+		status = flowcred_check_connector(ctx, connector, detail,
+						  sizeof(detail));
+		break;
+	}
+	ck_assert_int_eq(listed, 0);
+	return status;
+}
+
+START_TEST(test_null_context_rejected)
+{
+	flowcred_status status = make_call(NULL, (enum api_call)_i, CONNECTOR,
+					   "user");
+
+	ck_assert_msg(status == FLOWCRED_INVALID_ARGUMENT,
+		      "%s with a NULL context returned \"%s\"", call_names[_i],
+		      flowcred_strerror(status));
+}
+END_TEST
+
+START_TEST(test_set_log_func_null_context)
+{
 	/* Must not crash. */
 	flowcred_set_log_func(NULL, NULL, NULL, 0);
 }
@@ -104,130 +154,63 @@ END_TEST
 
 START_TEST(test_null_connector_rejected)
 {
+	enum api_call call = (enum api_call)_i;
 	flowcred_ctx *ctx = open_api_context();
-	char token[256];
-	char ifs_user[256];
-	char detail[FLOWCRED_DETAIL_MAX];
-	size_t len = 0;
-	int has_password = 0;
+	flowcred_status status;
 
-	ck_assert_int_eq(flowcred_get_token(ctx, NULL, "user", "pw", token,
-					    sizeof(token), &len, NULL, NULL,
-					    detail, sizeof(detail)),
-			 FLOWCRED_INVALID_ARGUMENT);
-	ck_assert_int_eq(flowcred_store_credentials(ctx, NULL, "user",
-						    "IFSUSER", "pw", detail,
-						    sizeof(detail)),
-			 FLOWCRED_INVALID_ARGUMENT);
-	ck_assert_int_eq(flowcred_lookup_credentials(ctx, NULL, "user",
-						     ifs_user, sizeof(ifs_user),
-						     &len, &has_password,
-						     detail, sizeof(detail)),
-			 FLOWCRED_INVALID_ARGUMENT);
-	ck_assert_int_eq(flowcred_clear_credentials(ctx, NULL, "user", detail,
-						    sizeof(detail)),
-			 FLOWCRED_INVALID_ARGUMENT);
-	ck_assert_int_eq(flowcred_check_connector(ctx, NULL, detail,
-						  sizeof(detail)),
-			 FLOWCRED_INVALID_ARGUMENT);
+	/* flowcred_list_credentials() takes NULL for all connectors. */
+	if (call == CALL_LIST) {
+		flowcred_close(ctx);
+		return;
+	}
+	status = make_call(ctx, call, NULL, "user");
+	ck_assert_msg(status == FLOWCRED_INVALID_ARGUMENT,
+		      "%s with a NULL connector returned \"%s\"",
+		      call_names[call], flowcred_strerror(status));
 	flowcred_close(ctx);
 }
 END_TEST
 
 START_TEST(test_invalid_connector_rejected)
 {
-	const char *name = invalid_names[_i];
+	enum api_call call = (enum api_call)(_i % CALL_COUNT);
+	int name = _i / CALL_COUNT;
 	flowcred_ctx *ctx = open_api_context();
-	char token[256];
-	char ifs_user[256];
-	char detail[FLOWCRED_DETAIL_MAX];
-	size_t len = 0;
-	int has_password = 0;
-	int calls = 0;
+	flowcred_status status;
 
-	ck_assert_int_eq(flowcred_get_token(ctx, name, "user", "pw", token,
-					    sizeof(token), &len, NULL, NULL,
-					    detail, sizeof(detail)),
-			 FLOWCRED_INVALID_ARGUMENT);
-	ck_assert_int_eq(flowcred_store_credentials(ctx, name, "user",
-						    "IFSUSER", "pw", detail,
-						    sizeof(detail)),
-			 FLOWCRED_INVALID_ARGUMENT);
-	ck_assert_int_eq(flowcred_lookup_credentials(ctx, name, "user",
-						     ifs_user, sizeof(ifs_user),
-						     &len, &has_password,
-						     detail, sizeof(detail)),
-			 FLOWCRED_INVALID_ARGUMENT);
-	ck_assert_int_eq(flowcred_clear_credentials(ctx, name, "user", detail,
-						    sizeof(detail)),
-			 FLOWCRED_INVALID_ARGUMENT);
-	ck_assert_int_eq(flowcred_list_credentials(ctx, name, count_item,
-						   &calls, detail,
-						   sizeof(detail)),
-			 FLOWCRED_INVALID_ARGUMENT);
-	ck_assert_int_eq(flowcred_check_connector(ctx, name, detail,
-						  sizeof(detail)),
-			 FLOWCRED_INVALID_ARGUMENT);
-	ck_assert_int_eq(calls, 0);
+	status = make_call(ctx, call, invalid_names[name], "user");
+	ck_assert_msg(status == FLOWCRED_INVALID_ARGUMENT,
+		      "%s with connector name %d returned \"%s\"",
+		      call_names[call], name, flowcred_strerror(status));
 	flowcred_close(ctx);
 }
 END_TEST
 
 START_TEST(test_null_flow_user_rejected)
 {
+	enum api_call call = (enum api_call)_i;
 	flowcred_ctx *ctx = open_api_context();
-	char token[256];
-	char ifs_user[256];
-	char detail[FLOWCRED_DETAIL_MAX];
-	size_t len = 0;
-	int has_password = 0;
+	flowcred_status status;
 
-	ck_assert_int_eq(flowcred_get_token(ctx, CONNECTOR, NULL, "pw", token,
-					    sizeof(token), &len, NULL, NULL,
-					    detail, sizeof(detail)),
-			 FLOWCRED_INVALID_ARGUMENT);
-	ck_assert_int_eq(flowcred_store_credentials(ctx, CONNECTOR, NULL,
-						    "IFSUSER", "pw", detail,
-						    sizeof(detail)),
-			 FLOWCRED_INVALID_ARGUMENT);
-	ck_assert_int_eq(flowcred_lookup_credentials(ctx, CONNECTOR, NULL,
-						     ifs_user, sizeof(ifs_user),
-						     &len, &has_password,
-						     detail, sizeof(detail)),
-			 FLOWCRED_INVALID_ARGUMENT);
-	ck_assert_int_eq(flowcred_clear_credentials(ctx, CONNECTOR, NULL,
-						    detail, sizeof(detail)),
-			 FLOWCRED_INVALID_ARGUMENT);
+	status = make_call(ctx, call, CONNECTOR, NULL);
+	ck_assert_msg(status == FLOWCRED_INVALID_ARGUMENT,
+		      "%s with a NULL Flow user returned \"%s\"",
+		      call_names[call], flowcred_strerror(status));
 	flowcred_close(ctx);
 }
 END_TEST
 
 START_TEST(test_invalid_flow_user_rejected)
 {
-	const char *name = invalid_names[_i];
+	enum api_call call = (enum api_call)(_i % FLOW_USER_CALL_COUNT);
+	int name = _i / FLOW_USER_CALL_COUNT;
 	flowcred_ctx *ctx = open_api_context();
-	char token[256];
-	char ifs_user[256];
-	char detail[FLOWCRED_DETAIL_MAX];
-	size_t len = 0;
-	int has_password = 0;
+	flowcred_status status;
 
-	ck_assert_int_eq(flowcred_get_token(ctx, CONNECTOR, name, "pw", token,
-					    sizeof(token), &len, NULL, NULL,
-					    detail, sizeof(detail)),
-			 FLOWCRED_INVALID_ARGUMENT);
-	ck_assert_int_eq(flowcred_store_credentials(ctx, CONNECTOR, name,
-						    "IFSUSER", "pw", detail,
-						    sizeof(detail)),
-			 FLOWCRED_INVALID_ARGUMENT);
-	ck_assert_int_eq(flowcred_lookup_credentials(ctx, CONNECTOR, name,
-						     ifs_user, sizeof(ifs_user),
-						     &len, &has_password,
-						     detail, sizeof(detail)),
-			 FLOWCRED_INVALID_ARGUMENT);
-	ck_assert_int_eq(flowcred_clear_credentials(ctx, CONNECTOR, name,
-						    detail, sizeof(detail)),
-			 FLOWCRED_INVALID_ARGUMENT);
+	status = make_call(ctx, call, CONNECTOR, invalid_names[name]);
+	ck_assert_msg(status == FLOWCRED_INVALID_ARGUMENT,
+		      "%s with Flow user name %d returned \"%s\"",
+		      call_names[call], name, flowcred_strerror(status));
 	flowcred_close(ctx);
 }
 END_TEST
@@ -253,21 +236,44 @@ START_TEST(test_invalid_ifs_user_rejected)
 }
 END_TEST
 
-START_TEST(test_null_outputs_rejected)
+START_TEST(test_null_token_buffer_rejected)
+{
+	flowcred_ctx *ctx = open_api_context();
+	char detail[FLOWCRED_DETAIL_MAX];
+	size_t len = 0;
+	flowcred_status status;
+
+	status = flowcred_get_token(ctx, CONNECTOR, "user", "pw", NULL, 256,
+				    &len, NULL, NULL, detail, sizeof(detail));
+	ck_assert_msg(status == FLOWCRED_INVALID_ARGUMENT,
+		      "a NULL token buffer returned \"%s\": %s",
+		      flowcred_strerror(status), detail);
+	flowcred_close(ctx);
+}
+END_TEST
+
+START_TEST(test_null_token_len_rejected)
 {
 	flowcred_ctx *ctx = open_api_context();
 	char token[256];
 	char detail[FLOWCRED_DETAIL_MAX];
-	size_t len = 0;
+	flowcred_status status;
 
-	ck_assert_int_eq(flowcred_get_token(ctx, CONNECTOR, "user", "pw",
-					    NULL, sizeof(token), &len, NULL,
-					    NULL, detail, sizeof(detail)),
-			 FLOWCRED_INVALID_ARGUMENT);
-	ck_assert_int_eq(flowcred_get_token(ctx, CONNECTOR, "user", "pw",
-					    token, sizeof(token), NULL, NULL,
-					    NULL, detail, sizeof(detail)),
-			 FLOWCRED_INVALID_ARGUMENT);
+	status = flowcred_get_token(ctx, CONNECTOR, "user", "pw", token,
+				    sizeof(token), NULL, NULL, NULL, detail,
+				    sizeof(detail));
+	ck_assert_msg(status == FLOWCRED_INVALID_ARGUMENT,
+		      "a NULL token_len returned \"%s\": %s",
+		      flowcred_strerror(status), detail);
+	flowcred_close(ctx);
+}
+END_TEST
+
+START_TEST(test_null_list_func_rejected)
+{
+	flowcred_ctx *ctx = open_api_context();
+	char detail[FLOWCRED_DETAIL_MAX];
+
 	ck_assert_int_eq(flowcred_list_credentials(ctx, NULL, NULL, NULL,
 						   detail, sizeof(detail)),
 			 FLOWCRED_INVALID_ARGUMENT);
@@ -464,22 +470,18 @@ static void *get_token_thread(void *arg)
 	return NULL;
 }
 
-START_TEST(test_threads_share_context)
+/* Starts THREAD_COUNT threads that each get a token for flow_users[i] on
+ * one context, waits for them and checks that every call succeeded. */
+static void run_threads(flowcred_ctx *ctx, char *const flow_users[])
 {
 	struct thread_call calls[THREAD_COUNT];
 	pthread_t threads[THREAD_COUNT];
-	char *flow_user = tu_unique("threads");
-	flowcred_ctx *ctx = open_api_context();
-	struct json_object *requests;
 	int i;
-
-	tu_store(ctx, CONNECTOR, flow_user, TU_USER, TU_PASSWORD);
-	tu_server_reset();
 
 	memset(calls, 0, sizeof(calls));
 	for (i = 0; i < THREAD_COUNT; i++) {
 		calls[i].ctx = ctx;
-		calls[i].flow_user = flow_user;
+		calls[i].flow_user = flow_users[i];
 		ck_assert_int_eq(pthread_create(&threads[i], NULL,
 						get_token_thread, &calls[i]),
 				 0);
@@ -496,8 +498,51 @@ START_TEST(test_threads_share_context)
 			      "thread %d received a malformed token", i);
 		ck_assert_str_eq(calls[i].token_type, "Bearer");
 	}
+}
+
+START_TEST(test_threads_distinct_users)
+{
+	char *flow_users[THREAD_COUNT];
+	flowcred_ctx *ctx = open_api_context();
+	struct json_object *requests;
+	int i;
+
+	for (i = 0; i < THREAD_COUNT; i++) {
+		flow_users[i] = tu_unique("threads");
+		tu_store(ctx, CONNECTOR, flow_users[i], TU_USER, TU_PASSWORD);
+	}
+	tu_server_reset();
+
+	run_threads(ctx, flow_users);
+
 	requests = tu_server_requests();
 	ck_assert_uint_eq(tu_count_grants(requests), THREAD_COUNT);
+	json_object_put(requests);
+	flowcred_close(ctx);
+	for (i = 0; i < THREAD_COUNT; i++)
+		free(flow_users[i]);
+}
+END_TEST
+
+START_TEST(test_threads_same_user)
+{
+	char *flow_user = tu_unique("threads-same");
+	char *flow_users[THREAD_COUNT];
+	flowcred_ctx *ctx = open_api_context();
+	struct json_object *requests;
+	int i;
+
+	tu_store(ctx, CONNECTOR, flow_user, TU_USER, TU_PASSWORD);
+	for (i = 0; i < THREAD_COUNT; i++)
+		flow_users[i] = flow_user;
+	tu_server_reset();
+
+	run_threads(ctx, flow_users);
+
+	/* Concurrent calls for one token share one request, and later ones
+	 * find the token in the context's cache. */
+	requests = tu_server_requests();
+	ck_assert_uint_eq(tu_count_grants(requests), 1);
 	json_object_put(requests);
 	flowcred_close(ctx);
 	free(flow_user);
@@ -572,7 +617,8 @@ START_TEST(test_exported_symbols_match_header)
 	size_t i;
 
 	declared_count = header_functions(declared, 64);
-	ck_assert_uint_eq(declared_count, 12);
+	ck_assert_msg(name_listed(declared, declared_count, "flowcred_open"),
+		      "the header parser found no flowcred_open");
 
 	argv[3] = (char *)tu_env("FLOWCRED_TEST_LIB");
 	ck_assert_msg(tu_run_program(argv, NULL, &out, &err, 30) == 0,
@@ -623,16 +669,20 @@ static Suite *api_suite(void)
 
 	tc = tcase_create("arguments");
 	tcase_set_timeout(tc, 30);
-	tcase_add_test(tc, test_null_context_rejected);
+	tcase_add_loop_test(tc, test_null_context_rejected, 0, CALL_COUNT);
+	tcase_add_test(tc, test_set_log_func_null_context);
 	tcase_add_test(tc, test_open_null_output_rejected);
-	tcase_add_test(tc, test_null_connector_rejected);
+	tcase_add_loop_test(tc, test_null_connector_rejected, 0, CALL_COUNT);
 	tcase_add_loop_test(tc, test_invalid_connector_rejected, 0,
-			    INVALID_NAME_COUNT);
-	tcase_add_test(tc, test_null_flow_user_rejected);
+			    INVALID_NAME_COUNT * CALL_COUNT);
+	tcase_add_loop_test(tc, test_null_flow_user_rejected, 0,
+			    FLOW_USER_CALL_COUNT);
 	tcase_add_loop_test(tc, test_invalid_flow_user_rejected, 0,
-			    INVALID_NAME_COUNT);
+			    INVALID_NAME_COUNT * FLOW_USER_CALL_COUNT);
 	tcase_add_test(tc, test_invalid_ifs_user_rejected);
-	tcase_add_test(tc, test_null_outputs_rejected);
+	tcase_add_test(tc, test_null_token_buffer_rejected);
+	tcase_add_test(tc, test_null_token_len_rejected);
+	tcase_add_test(tc, test_null_list_func_rejected);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("status");
@@ -655,7 +705,8 @@ static Suite *api_suite(void)
 
 	tc = tcase_create("threads");
 	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, test_threads_share_context);
+	tcase_add_test(tc, test_threads_distinct_users);
+	tcase_add_test(tc, test_threads_same_user);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("exports");

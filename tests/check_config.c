@@ -392,6 +392,7 @@ END_TEST
 START_TEST(test_readable_secret_file_rejected)
 {
 	char detail[FLOWCRED_DETAIL_MAX];
+	flowcred_status status;
 	char *secret_file = tu_write_file("secret", 0644, TU_CLIENT_SECRET);
 	char *lines;
 	char *path;
@@ -399,7 +400,13 @@ START_TEST(test_readable_secret_file_rejected)
 	ck_assert_int_ne(asprintf(&lines, "client_secret_file = %s\n",
 				  secret_file), -1);
 	path = write_group(0600, lines);
-	ck_assert_int_eq(open_status(path, detail), FLOWCRED_CONFIG);
+	/* The library may reject the file when it opens the configuration,
+	 * or reject the connector whose group names it; either way the
+	 * secret is never used. */
+	status = open_status(path, detail);
+	if (status == FLOWCRED_OK)
+		status = token_status(path, CONNECTOR, detail);
+	ck_assert_int_eq(status, FLOWCRED_CONFIG);
 	ck_assert_msg(strstr(detail, secret_file) != NULL,
 		      "detail does not name the secret file: %s", detail);
 	ck_assert_msg(strstr(detail, "chmod") != NULL,
@@ -456,8 +463,7 @@ START_TEST(test_secret_file_newline_stripped)
 	ck_assert_msg(status == FLOWCRED_OK, "get_token: %s: %s",
 		      flowcred_strerror(status), detail);
 	requests = tu_server_requests();
-	ck_assert_uint_eq(json_object_array_length(requests), 1);
-	ck_assert_str_eq(tu_json_string(json_object_array_get_idx(requests, 0),
+	ck_assert_str_eq(tu_json_string(tu_only_token_request(requests),
 					"client_secret"),
 			 TU_SPECIAL_CLIENT_SECRET);
 	json_object_put(requests);

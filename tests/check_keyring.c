@@ -290,7 +290,7 @@ START_TEST(test_interactive_item)
 			      NULL, detail);
 	ck_assert_int_eq(status, FLOWCRED_NOT_FOUND);
 	requests = tu_server_requests();
-	ck_assert_uint_eq(json_object_array_length(requests), 0);
+	ck_assert_uint_eq(tu_count_token_requests(requests), 0);
 	json_object_put(requests);
 
 	status = tu_get_token(ctx, CONNECTOR, flow_user, TU_SPECIAL_PASSWORD,
@@ -298,7 +298,7 @@ START_TEST(test_interactive_item)
 	ck_assert_msg(status == FLOWCRED_OK, "get_token: %s: %s",
 		      flowcred_strerror(status), detail);
 	requests = tu_server_requests();
-	ck_assert_uint_eq(json_object_array_length(requests), 1);
+	ck_assert_uint_eq(tu_count_token_requests(requests), 1);
 	ck_assert_str_eq(tu_json_string(tu_last_form(requests), "username"),
 			 TU_SPECIAL_USER);
 	ck_assert_str_eq(tu_json_string(tu_last_form(requests), "password"),

@@ -5,8 +5,8 @@
  *
  * This is its own test program because the last test unlocks the
  * collection with tests/harness/unlock-keyring.sh, which replaces the
- * keyring daemon. main() stores the items and locks the collection
- * before the tests run. */
+ * keyring daemon. An unchecked fixture stores the items before the
+ * tests run, and each test locks the collection. */
 #include "config.h"
 
 #include <stdio.h>
@@ -233,6 +233,21 @@ static int store_items(void)
 	return WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0 ? 0 : -1;
 }
 
+/* Runs once in the test runner before the tests of the case: writes the
+ * configuration and stores the items while the collection is unlocked. */
+static void setup_items(void)
+{
+	config_path = write_locked_config();
+	ck_assert_msg(store_items() == 0,
+		      "storing the test items failed; see the log above");
+}
+
+static void free_config_path(void)
+{
+	free(config_path);
+	config_path = NULL;
+}
+
 static Suite *locked_suite(void)
 {
 	Suite *s = suite_create("keyring-locked");
@@ -240,6 +255,7 @@ static Suite *locked_suite(void)
 
 	tc = tcase_create("locked");
 	tcase_set_timeout(tc, 60);
+	tcase_add_unchecked_fixture(tc, setup_items, free_config_path);
 	tcase_add_loop_test(tc, test_locked_collection_unavailable, 0,
 			    (int)(sizeof(locked_call_names) /
 				  sizeof(locked_call_names[0])));
@@ -253,19 +269,8 @@ int main(void)
 {
 	const char *no_keyring = getenv("FLOWCRED_TEST_NO_KEYRING");
 
-	/* 77 tells automake's test driver that the test was skipped. */
+	/* Exit status 77 marks the test as skipped for automake's driver. */
 	if (no_keyring && strcmp(no_keyring, "1") == 0)
 		return 77;
-	/* The configuration is written outside any test, where a failed
-	 * Check assertion has no test to fail, so check the variables. */
-	if (!getenv("FLOWCRED_TEST_DIR") || !getenv("FLOWCRED_TEST_HARNESS_DIR") ||
-	    !getenv("DBUS_SESSION_BUS_ADDRESS")) {
-		fprintf(stderr,
-			"run this test through tests/harness/with-services.sh with the keyring enabled\n");
-		return 99;
-	}
-	config_path = write_locked_config();
-	if (store_items() != 0)
-		return 99;
 	return tu_run_suite(locked_suite());
 }

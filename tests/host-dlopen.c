@@ -50,7 +50,9 @@ struct plugin {
 	__typeof__(flowcred_open) *open;
 	__typeof__(flowcred_close) *close;
 	__typeof__(flowcred_set_log_func) *set_log_func;
+	__typeof__(flowcred_set_option) *set_option;
 	__typeof__(flowcred_get_token) *get_token;
+	__typeof__(flowcred_logout) *logout;
 	__typeof__(flowcred_store_credentials) *store_credentials;
 	__typeof__(flowcred_lookup_credentials) *lookup_credentials;
 	__typeof__(flowcred_clear_credentials) *clear_credentials;
@@ -132,8 +134,12 @@ static int plugin_load(struct plugin *plugin, const char *path)
 		resolve(plugin, "flowcred_close", &missing);
 	plugin->set_log_func = (__typeof__(plugin->set_log_func))
 		resolve(plugin, "flowcred_set_log_func", &missing);
+	plugin->set_option = (__typeof__(plugin->set_option))
+		resolve(plugin, "flowcred_set_option", &missing);
 	plugin->get_token = (__typeof__(plugin->get_token))
 		resolve(plugin, "flowcred_get_token", &missing);
+	plugin->logout = (__typeof__(plugin->logout))
+		resolve(plugin, "flowcred_logout", &missing);
 	plugin->store_credentials = (__typeof__(plugin->store_credentials))
 		resolve(plugin, "flowcred_store_credentials", &missing);
 	plugin->lookup_credentials = (__typeof__(plugin->lookup_credentials))

@@ -333,15 +333,54 @@ size_t tu_count_grants(struct json_object *requests)
 	return count;
 }
 
+static int is_token_request(struct json_object *request)
+{
+	const char *endpoint = tu_json_string(request, "endpoint");
+
+	return endpoint && strcmp(endpoint, "token") == 0;
+}
+
+size_t tu_count_token_requests(struct json_object *requests)
+{
+	size_t count = 0;
+	size_t i;
+
+	for (i = 0; i < json_object_array_length(requests); i++)
+		if (is_token_request(json_object_array_get_idx(requests, i)))
+			count++;
+	return count;
+}
+
+struct json_object *tu_only_token_request(struct json_object *requests)
+{
+	struct json_object *found = NULL;
+	size_t i;
+
+	ck_assert_uint_eq(tu_count_token_requests(requests), 1);
+	for (i = 0; i < json_object_array_length(requests); i++) {
+		struct json_object *request =
+			json_object_array_get_idx(requests, i);
+
+		if (is_token_request(request))
+			found = request;
+	}
+	return found;
+}
+
 struct json_object *tu_last_form(struct json_object *requests)
 {
 	size_t n = json_object_array_length(requests);
-	struct json_object *form;
+	struct json_object *form = NULL;
 
-	ck_assert_msg(n > 0, "the token server recorded no request");
-	form = request_form(json_object_array_get_idx(requests, n - 1));
+	while (n > 0 && !form) {
+		struct json_object *request =
+			json_object_array_get_idx(requests, --n);
+
+		if (is_token_request(request))
+			form = request_form(request);
+	}
 	ck_assert_msg(form != NULL,
-		      "the last recorded request has no form fields");
+		      "the token server recorded no token request with form fields");
 	return form;
 }
 

@@ -104,8 +104,17 @@ const char *tu_json_string(struct json_object *obj, const char *key);
 /* Returns the number of recorded requests that are password grants. */
 size_t tu_count_grants(struct json_object *requests);
 
-/* Returns the form fields of the last recorded token request (the
- * "form" member), or aborts the test when there is none. The object is
+/* Returns the number of recorded requests to a token endpoint. Requests
+ * to the logout endpoint, which a context may send when it closes, are
+ * not counted. */
+size_t tu_count_token_requests(struct json_object *requests);
+
+/* Returns the only recorded token endpoint request, or aborts the test
+ * when there is not exactly one. The object is borrowed from requests. */
+struct json_object *tu_only_token_request(struct json_object *requests);
+
+/* Returns the form fields (the "form" member) of the last recorded token
+ * endpoint request, or aborts the test when there is none. The object is
  * borrowed from requests. */
 struct json_object *tu_last_form(struct json_object *requests);
 
