@@ -52,9 +52,13 @@ int use_flowcred(void)
 	if (status != FLOWCRED_OK)
 		return (int)status;
 	flowcred_set_log_func(ctx, log_func, NULL, 7);
-	status = flowcred_store_credentials(ctx, "ifs-prod", "flowbot",
-					    "IFSAPP", NULL, detail,
-					    sizeof(detail));
+	status = flowcred_set_option(ctx, FLOWCRED_OPT_LOGOUT_ON_CLOSE, 0);
+	if (status == FLOWCRED_OK)
+		status = flowcred_set_option(ctx, FLOWCRED_OPT_KERNEL_CACHE, 1);
+	if (status == FLOWCRED_OK)
+		status = flowcred_store_credentials(ctx, "ifs-prod", "flowbot",
+						    "IFSAPP", NULL, detail,
+						    sizeof(detail));
 	if (status == FLOWCRED_OK)
 		status = flowcred_lookup_credentials(ctx, "ifs-prod", "flowbot",
 						     ifs_user, sizeof(ifs_user),
@@ -66,6 +70,9 @@ int use_flowcred(void)
 					    token, sizeof(token), &token_len,
 					    token_type, &expires_at, detail,
 					    sizeof(detail));
+	if (status == FLOWCRED_OK)
+		status = flowcred_logout(ctx, "ifs-prod", "flowbot", detail,
+					 sizeof(detail));
 	if (status == FLOWCRED_OK)
 		status = flowcred_list_credentials(ctx, NULL, list_func, NULL,
 						   detail, sizeof(detail));
