@@ -611,17 +611,32 @@ static int open_context(pam_handle_t *pamh, const struct module_options *opts,
 	flowcred_status status;
 
 	status = flowcred_open(opts->config, ctx, detail, sizeof(detail));
-	if (status == FLOWCRED_OK) {
-		flowcred_set_log_func(*ctx, forward_log, pamh,
-				      opts->debug ? LOG_DEBUG : LOG_INFO);
-		return PAM_SUCCESS;
+	if (status != FLOWCRED_OK) {
+		pam_syslog(pamh,
+			   status == FLOWCRED_NO_MEMORY ? LOG_CRIT : LOG_ERR,
+			   "failed to open the flowcred configuration %s: %s: %s",
+			   opts->config != NULL ? opts->config : "(default)",
+			   flowcred_strerror(status),
+			   detail[0] != '\0' ? detail : "no detail");
+		return status == FLOWCRED_NO_MEMORY ? PAM_BUF_ERR
+						    : PAM_SERVICE_ERR;
 	}
-	pam_syslog(pamh, status == FLOWCRED_NO_MEMORY ? LOG_CRIT : LOG_ERR,
-		   "failed to open the flowcred configuration %s: %s: %s",
-		   opts->config != NULL ? opts->config : "(default)",
-		   flowcred_strerror(status),
-		   detail[0] != '\0' ? detail : "no detail");
-	return status == FLOWCRED_NO_MEMORY ? PAM_BUF_ERR : PAM_SERVICE_ERR;
+	flowcred_set_log_func(*ctx, forward_log, pamh,
+			      opts->debug ? LOG_DEBUG : LOG_INFO);
+
+	/* The context closes before pam_sm_authenticate() returns, while
+	 * the token it handed over is still in use, so closing must not end
+	 * the token's IAM session. */
+	status = flowcred_set_option(*ctx, FLOWCRED_OPT_LOGOUT_ON_CLOSE, 0);
+	if (status != FLOWCRED_OK) {
+		pam_syslog(pamh, LOG_ERR,
+			   "failed to turn off logout on close: %s",
+			   flowcred_strerror(status));
+		flowcred_close(*ctx);
+		*ctx = NULL;
+		return PAM_SERVICE_ERR;
+	}
+	return PAM_SUCCESS;
 }
 
 /* The context is opened per authentication and closed before returning:

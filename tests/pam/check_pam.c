@@ -291,6 +291,69 @@ static char *capture_end(struct capture *cap)
 	return syslog_lines;
 }
 
+/* ---- Token server test API ---- */
+
+/* Collects a response body of the token server's test API. */
+static size_t collect_body(char *data, size_t size, size_t count,
+			   void *userdata)
+{
+	char **body = userdata;
+	size_t old_len = *body != NULL ? strlen(*body) : 0;
+	size_t n = size * count;
+	char *grown;
+
+	grown = realloc(*body, old_len + n + 1);
+	if (grown == NULL)
+		return 0;
+	memcpy(grown + old_len, data, n);
+	grown[old_len + n] = '\0';
+	*body = grown;
+	return n;
+}
+
+/* Sends a request to the token server's test API. Returns the HTTP
+ * status, or 0 when no response arrived. *response, if response is not
+ * NULL, receives the body, which the caller frees. */
+static long call_test_api(const char *method, const char *path,
+			  const char *json, char **response)
+{
+	struct curl_slist *headers = NULL;
+	char *body = NULL;
+	char url[1024];
+	long status = 0;
+	CURL *curl;
+	CURLcode rc;
+
+	snprintf(url, sizeof(url), "%s%s", getenv("FLOWCRED_TEST_URL"), path);
+	curl = curl_easy_init();
+	if (curl == NULL)
+		return 0;
+	headers = curl_slist_append(headers, "Content-Type: application/json");
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+	if (json != NULL)
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, json);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(curl, CURLOPT_CAINFO, getenv("FLOWCRED_TEST_CA"));
+	curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect_body);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+	rc = curl_easy_perform(curl);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	else
+		fprintf(stderr, "%s %s failed: %s\n", method, url,
+			curl_easy_strerror(rc));
+	curl_slist_free_all(headers);
+	curl_easy_cleanup(curl);
+	if (response != NULL)
+		*response = body;
+	else
+		free(body);
+	return status;
+}
+
 /* ---- Interactive users ---- */
 
 START_TEST(interactive_success)
@@ -863,6 +926,35 @@ START_TEST(machine_token_exported)
 }
 END_TEST
 
+/* libflowcred ends the IAM sessions of a context when it closes, unless
+ * told not to. The module closes its context before returning, so the
+ * token it handed over must not be logged out then. */
+START_TEST(token_session_stays_open)
+{
+	struct conv_script script = { .answers = { IFS_PASSWORD } };
+	struct conv_script machine = { .fail = true };
+	char *requests = NULL;
+
+	ck_assert_int_eq(call_test_api("POST", "/_test/reset", NULL, NULL),
+			 204);
+	ck_assert_int_eq(authenticate("fc-interactive", USER_INTERACTIVE,
+				      &script),
+			 PAM_SUCCESS);
+	ck_assert_int_eq(authenticate("fc-machine", USER_MACHINE, &machine),
+			 PAM_SUCCESS);
+	ck_assert_int_eq(call_test_api("GET", "/_test/requests", NULL,
+				       &requests),
+			 200);
+	ck_assert_ptr_nonnull(requests);
+	ck_assert_ptr_nonnull(strstr(requests, "\"endpoint\":\"token\""));
+	ck_assert_msg(strstr(requests, "\"endpoint\":\"logout\"") == NULL,
+		      "the module logged its token's session out");
+	ck_assert_msg(strstr(requests, "\"endpoint\":\"revoke\"") == NULL,
+		      "the module revoked its token");
+	free(requests);
+}
+END_TEST
+
 /* ---- Other facilities ---- */
 
 /* Service "fc-expect-ignore" stacks the module as
@@ -1306,31 +1398,16 @@ static void write_config(int closed_port)
 }
 
 /* Installs a realm that returns a canned response on the token server. */
-static bool put_canned_realm(CURL *curl, const char *realm, const char *json)
+static bool put_canned_realm(const char *realm, const char *json)
 {
-	char url[1024];
-	struct curl_slist *headers = NULL;
-	long status = 0;
-	CURLcode rc;
+	char path[256];
+	long status;
 
-	snprintf(url, sizeof(url), "%s/_test/realms/%s",
-		 getenv("FLOWCRED_TEST_URL"), realm);
-	headers = curl_slist_append(headers, "Content-Type: application/json");
-	curl_easy_reset(curl);
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "PUT");
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, json);
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(curl, CURLOPT_CAINFO, getenv("FLOWCRED_TEST_CA"));
-	curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
-	rc = curl_easy_perform(curl);
-	if (rc == CURLE_OK)
-		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-	curl_slist_free_all(headers);
-	if (rc != CURLE_OK || status != 204) {
-		fprintf(stderr, "cannot install realm %s: %s, HTTP %ld\n",
-			realm, curl_easy_strerror(rc), status);
+	snprintf(path, sizeof(path), "/_test/realms/%s", realm);
+	status = call_test_api("PUT", path, json, NULL);
+	if (status != 204) {
+		fprintf(stderr, "installing realm %s returned HTTP %ld\n",
+			realm, status);
 		return false;
 	}
 	return true;
@@ -1392,7 +1469,6 @@ static int store_credentials(void)
  * would not survive Check's fork() of each test. */
 static void prepare_services(void)
 {
-	CURL *curl;
 	pid_t pid;
 	int status = 0;
 	int rc;
@@ -1404,18 +1480,15 @@ static void prepare_services(void)
 	}
 	if (pid == 0) {
 		rc = store_credentials();
-		curl = curl_easy_init();
-		if (rc == 0 && (curl == NULL ||
-				!put_canned_realm(curl, "pambusy",
-						  "{\"canned\":{\"status\":429,"
-						  "\"headers\":{\"Retry-After\":\"1\"},"
-						  "\"body\":\"\"}}") ||
-				!put_canned_realm(curl, "pambroken",
-						  "{\"canned\":{\"status\":503,"
-						  "\"body\":\"Service Unavailable\"}}")))
+		if (rc == 0 &&
+		    (!put_canned_realm("pambusy",
+				       "{\"canned\":{\"status\":429,"
+				       "\"headers\":{\"Retry-After\":\"1\"},"
+				       "\"body\":\"\"}}") ||
+		     !put_canned_realm("pambroken",
+				       "{\"canned\":{\"status\":503,"
+				       "\"body\":\"Service Unavailable\"}}")))
 			rc = 1;
-		if (curl != NULL)
-			curl_easy_cleanup(curl);
 		_exit(rc);
 	}
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
@@ -1582,7 +1655,8 @@ static Suite *pam_suite(void)
 		 tcase_add_test(tc, token_not_exported_by_default);
 		 tcase_add_test(tc, setcred_delete_removes_token);
 		 tcase_add_test(tc, failed_retry_drops_token);
-		 tcase_add_test(tc, machine_token_exported));
+		 tcase_add_test(tc, machine_token_exported);
+		 tcase_add_test(tc, token_session_stays_open));
 	ADD_CASE("other facilities",
 		 tcase_add_test(tc, account_ignores_without_auth);
 		 tcase_add_test(tc, session_ignores_without_auth);
