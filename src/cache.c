@@ -47,6 +47,18 @@ static void free_key(gpointer data)
 	fc_clear_string(&key);
 }
 
+/* Waits on the condition measure time on the monotonic clock, like the
+ * deadlines callers compute. */
+static void init_landed(struct fc_cache *cache)
+{
+	pthread_condattr_t attributes;
+
+	pthread_condattr_init(&attributes);
+	pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC);
+	pthread_cond_init(&cache->landed, &attributes);
+	pthread_condattr_destroy(&attributes);
+}
+
 int fc_cache_init(struct fc_cache *cache)
 {
 	memset(cache, 0, sizeof(*cache));
@@ -54,7 +66,7 @@ int fc_cache_init(struct fc_cache *cache)
 	    (ssize_t)sizeof(cache->hmac_key))
 		return -1;
 	pthread_mutex_init(&cache->lock, NULL);
-	pthread_cond_init(&cache->landed, NULL);
+	init_landed(cache);
 	cache->entries = g_hash_table_new_full(g_str_hash, g_str_equal,
 					       free_key, free_entry);
 	cache->guards = g_hash_table_new_full(g_str_hash, g_str_equal, free,
@@ -84,7 +96,7 @@ void fc_cache_after_fork(struct fc_cache *cache)
 	gpointer value;
 
 	pthread_mutex_init(&cache->lock, NULL);
-	pthread_cond_init(&cache->landed, NULL);
+	init_landed(cache);
 	g_hash_table_iter_init(&iter, cache->entries);
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		struct fc_entry *entry = value;

@@ -585,6 +585,19 @@ static GPtrArray *take_sessions(flowcred_ctx *ctx, const char *connector,
 	return tokens;
 }
 
+/* Tells whether tokens holds a copy of s: the context and the kernel key
+ * cache can hold the same session. */
+static int contains_string(GPtrArray *tokens, const char *s)
+{
+	guint i;
+
+	for (i = 0; i < tokens->len; i++) {
+		if (strcmp(g_ptr_array_index(tokens, i), s) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 static flowcred_status end_sessions(flowcred_ctx *ctx,
 				    const struct fc_connector *c,
 				    GPtrArray *tokens, char *detail,
@@ -623,8 +636,12 @@ flowcred_logout(flowcred_ctx *ctx, const char *connector,
 	tokens = take_sessions(ctx, connector, flow_user);
 	if (ctx->kernel_cache &&
 	    fc_kcache_take_refresh(ctx, c, flow_user, &shared) == FLOWCRED_OK &&
-	    shared != NULL)
-		g_ptr_array_add(tokens, shared);
+	    shared != NULL) {
+		if (!contains_string(tokens, shared))
+			g_ptr_array_add(tokens, shared);
+		else
+			fc_clear_string(&shared);
+	}
 	if (tokens->len == 0) {
 		g_ptr_array_free(tokens, TRUE);
 		fc_detail(detail, detail_size,
