@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <check.h>
 
@@ -393,6 +395,33 @@ START_TEST(test_detail_size_zero_untouched)
 }
 END_TEST
 
+START_TEST(test_detail_size_zero_not_read)
+{
+	flowcred_ctx *ctx = open_api_context();
+	long page = sysconf(_SC_PAGESIZE);
+	char token[256];
+	char *pages, *detail;
+	size_t len = 0;
+
+	/* The buffer ends where an inaccessible page begins and holds no
+	 * NUL, so reading it as a string faults. */
+	pages = mmap(NULL, (size_t)page * 2, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ck_assert_ptr_ne(pages, MAP_FAILED);
+	ck_assert_int_eq(mprotect(pages + page, (size_t)page, PROT_NONE), 0);
+	detail = pages + page - 8;
+	memset(detail, 'X', 8);
+
+	ck_assert_int_eq(flowcred_get_token(ctx, "no-such-connector", "user",
+					    "pw", token, sizeof(token), &len,
+					    NULL, NULL, detail, 0),
+			 FLOWCRED_NOT_FOUND);
+	ck_assert_int_eq(detail[0], 'X');
+	ck_assert_int_eq(munmap(pages, (size_t)page * 2), 0);
+	flowcred_close(ctx);
+}
+END_TEST
+
 START_TEST(test_detail_truncated_terminated)
 {
 	flowcred_ctx *ctx = open_api_context();
@@ -698,6 +727,7 @@ static Suite *api_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_detail_size_one_terminated);
 	tcase_add_test(tc, test_detail_size_zero_untouched);
+	tcase_add_test(tc, test_detail_size_zero_not_read);
 	tcase_add_test(tc, test_detail_truncated_terminated);
 	tcase_add_test(tc, test_detail_null_accepted);
 	tcase_add_test(tc, test_open_detail_size_one);

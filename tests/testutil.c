@@ -26,10 +26,30 @@ static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *log_text;
 static size_t log_len;
 
+/* Returns the build's default for a variable that make check exports
+ * (see AM_TESTS_ENVIRONMENT in tests/Makefile.inc), or NULL. */
+static const char *build_default(const char *name)
+{
+#if defined(TU_DEFAULT_SRCDIR) && defined(TU_DEFAULT_BUILDDIR)
+	if (strcmp(name, "FLOWCRED_TEST_SRCDIR") == 0)
+		return TU_DEFAULT_SRCDIR;
+	if (strcmp(name, "FLOWCRED_TEST_BUILDDIR") == 0)
+		return TU_DEFAULT_BUILDDIR;
+	if (strcmp(name, "FLOWCRED_TEST_LIB") == 0)
+		return TU_DEFAULT_BUILDDIR "/.libs/libflowcred.so.1";
+	if (strcmp(name, "FLOWCRED_TEST_HOST") == 0)
+		return TU_DEFAULT_BUILDDIR "/tests/host-dlopen";
+#endif
+	(void)name;
+	return NULL;
+}
+
 const char *tu_env(const char *name)
 {
 	const char *value = getenv(name);
 
+	if (!value || !value[0])
+		value = build_default(name);
 	ck_assert_msg(value && value[0],
 		      "environment variable %s is not set; run the test through tests/harness/with-services.sh",
 		      name);
