@@ -927,7 +927,7 @@ START_TEST(machine_token_exported)
 END_TEST
 
 /* libflowcred ends the IAM sessions of a context when it closes, unless
- * told not to. The module closes its context before returning, so the
+ * that option is turned off. The module closes its context before returning, so the
  * token it handed over must not be logged out then. */
 START_TEST(token_session_stays_open)
 {
