@@ -403,8 +403,8 @@ START_TEST(test_detail_size_zero_not_read)
 	char *pages, *detail;
 	size_t len = 0;
 
-	/* The buffer ends where an inaccessible page begins and holds no
-	 * NUL, so reading it as a string faults. */
+	/* The buffer ends where an inaccessible page begins and contains
+	 * no NUL, so reading it as a string faults. */
 	pages = mmap(NULL, (size_t)page * 2, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ck_assert_ptr_ne(pages, MAP_FAILED);

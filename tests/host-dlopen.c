@@ -262,7 +262,7 @@ static int print_token(const struct plugin *plugin, flowcred_ctx *ctx,
 				   &expires_at, detail, sizeof(detail));
 	if (status == FLOWCRED_BUFFER_TOO_SMALL) {
 		/* A token larger than the usual buffer: retry once with the
-		 * size the library reported, which costs a second grant. */
+		 * size the library reported. */
 		explicit_bzero(token, token_size);
 		free(token);
 		token_size = token_len;

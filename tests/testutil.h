@@ -80,18 +80,18 @@ const char *tu_log_text(void);
 long tu_http(const char *method, const char *path, const char *body,
 	     char **response);
 
-/* Forgets the requests the test server recorded. */
+/* Clears the requests the test server recorded (POST /_test/reset). */
 void tu_server_reset(void);
 
 /* Installs a realm from its JSON text (PUT /_test/realms/NAME). */
 void tu_server_put_realm(const char *name, const char *json);
 
-/* Installs a realm whose token endpoint returns a fixed answer. headers is
- * a JSON object text or NULL; body may be NULL. */
+/* Installs a realm whose token endpoint returns a fixed response.
+ * headers is a JSON object text or NULL; body may be NULL. */
 void tu_server_put_canned(const char *name, int status, const char *headers,
 			  const char *body);
 
-/* Installs a realm whose token endpoint never answers. */
+/* Installs a realm whose token endpoint never responds. */
 void tu_server_put_hang(const char *name);
 
 /* Returns the requests the test server recorded since the last reset
@@ -122,8 +122,8 @@ struct json_object *tu_last_form(struct json_object *requests);
 void tu_store(flowcred_ctx *ctx, const char *connector, const char *flow_user,
 	      const char *ifs_user, const char *password);
 
-/* Calls flowcred_get_token() with a large buffer; returns its status and
- * fills the outputs that are not NULL. */
+/* Calls flowcred_get_token(), with a buffer of its own when token is
+ * NULL; returns its status and fills the outputs that are not NULL. */
 flowcred_status tu_get_token(flowcred_ctx *ctx, const char *connector,
 			     const char *flow_user, const char *password,
 			     char *token, size_t token_size,
