@@ -42,8 +42,8 @@
 
 /* First token buffer size: the library's default max_response_size, so a
  * token from a connector with default settings always fits. A larger
- * token costs a second grant with a buffer of the size the library
- * reported. */
+ * token costs a second call with a buffer of the size the library
+ * reported, which libflowcred answers from the token it cached. */
 #define TOKEN_BUFFER_SIZE 65536
 
 /* The largest token buffer the module allocates after the library
@@ -524,8 +524,15 @@ static flowcred_status request_token(flowcred_ctx *ctx,
 					    NULL, expires_at, detail,
 					    detail_size);
 		if (status == FLOWCRED_OK) {
-			*token_out = token;
-			return FLOWCRED_OK;
+			/* The handle keeps the token for the whole
+			 * transaction, so keep no more than it needs. */
+			*token_out = malloc(token_len + 1);
+			if (*token_out != NULL)
+				memcpy(*token_out, token, token_len + 1);
+			wipe(token, token_len + 1);
+			free(token);
+			return *token_out != NULL ? FLOWCRED_OK
+						  : FLOWCRED_NO_MEMORY;
 		}
 		wipe(token, size);
 		free(token);
@@ -645,7 +652,7 @@ static int open_context(pam_handle_t *pamh, const struct module_options *opts,
  * between authentication and session. The cost is one read of a small
  * file next to an HTTPS round trip. */
 int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
-				   const char **argv)
+			const char **argv)
 {
 	struct module_options opts;
 	char detail[FLOWCRED_DETAIL_MAX] = "";
@@ -720,7 +727,7 @@ out:
  * refreshing or reinitialising credentials has nothing left to do and
  * succeeds. PAM_DELETE_CRED removes the token. */
 int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc,
-			      const char **argv)
+		   const char **argv)
 {
 	struct module_options opts;
 	int rc;
@@ -738,7 +745,7 @@ int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc,
  * the password grant, so a token in this handle means that the account was
  * valid a moment ago. Without one the module does not take part. */
 int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc,
-				const char **argv)
+		     const char **argv)
 {
 	struct module_options opts;
 	int rc;
@@ -756,7 +763,7 @@ int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc,
 }
 
 int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc,
-				   const char **argv)
+			const char **argv)
 {
 	struct module_options opts;
 	int rc;
@@ -771,7 +778,7 @@ int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc,
 /* Removes the token from the handle and the exported variable from the
  * PAM environment, so nothing of it outlives the session. */
 int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc,
-				    const char **argv)
+			 const char **argv)
 {
 	struct module_options opts;
 	int rc;
@@ -786,7 +793,7 @@ int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc,
 
 /* IFS passwords are changed in IFS Cloud, never through PAM. */
 int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc,
-				const char **argv)
+		     const char **argv)
 {
 	struct module_options opts;
 	int rc;
