@@ -13,6 +13,8 @@
 #include "text.h"
 #include "wipe.h"
 
+const char fc_no_flow_user[] = "";
+
 /* Counts the fork() calls of this process in children, so a context can
  * tell that it runs in a child of the process that set it up. */
 static unsigned int fork_generation;
@@ -176,7 +178,7 @@ flowcred_status fc_ctx_find_connector(flowcred_ctx *ctx, const char *name,
 		return FLOWCRED_INVALID_ARGUMENT;
 	}
 	status = check_name(name, "connector name", detail, detail_size);
-	if (status == FLOWCRED_OK && flow_user != NULL)
+	if (status == FLOWCRED_OK && flow_user != FC_NO_FLOW_USER)
 		status = check_name(flow_user, "Flow user", detail, detail_size);
 	if (status != FLOWCRED_OK)
 		return status;
@@ -343,8 +345,8 @@ flowcred_check_connector(flowcred_ctx *ctx, const char *connector,
 	flowcred_status status;
 	size_t items = 0;
 
-	status = fc_ctx_find_connector(ctx, connector, NULL, 1, &c, detail,
-				detail_size);
+	status = fc_ctx_find_connector(ctx, connector, FC_NO_FLOW_USER, 1, &c,
+				       detail, detail_size);
 	if (status != FLOWCRED_OK)
 		return status;
 	keyring_status = fc_keyring_list(ctx->keyring, connector, count_item,

@@ -23,6 +23,11 @@ struct flowcred_ctx {
 	int kernel_cache_failed;	/* warned once; guarded by cache.lock */
 };
 
+/* Passed as flow_user to fc_ctx_find_connector() by calls that take no
+ * Flow user. Any other value, NULL included, is checked as a name. */
+extern const char fc_no_flow_user[];
+#define FC_NO_FLOW_USER fc_no_flow_user
+
 /* Checks the arguments every call shares and finds the connector. With
  * require_valid, a connector whose group is invalid is an error. */
 flowcred_status fc_ctx_find_connector(flowcred_ctx *ctx, const char *name,

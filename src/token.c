@@ -121,8 +121,7 @@ static void note_backoff(flowcred_ctx *ctx, const struct fc_connector *c,
 	}
 	backoff->until_ns = fc_now_ns() + (int64_t)seconds * 1000000000;
 	backoff->status = status;
-	g_strlcpy(backoff->detail, detail != NULL ? detail : "",
-		  sizeof(backoff->detail));
+	g_strlcpy(backoff->detail, detail, sizeof(backoff->detail));
 	fc_log(&ctx->logger, LOG_NOTICE,
 	       "connector '%s': pausing requests to the token endpoint for "
 	       "%ld s after HTTP %ld", c->name, seconds, result->http_status);
@@ -405,15 +404,14 @@ static flowcred_status land(flowcred_ctx *ctx, const struct fc_connector *c,
 		fc_log(&ctx->logger, LOG_NOTICE,
 		       "connector '%s': keeping the cached token of Flow user "
 		       "'%s' until it expires: %s", c->name, entry->flow_user,
-		       detail != NULL ? detail : flowcred_strerror(status));
+		       detail);
 		status = FLOWCRED_OK;
 	} else if (status != FLOWCRED_UNAVAILABLE &&
 		   status != FLOWCRED_TRY_AGAIN) {
 		fc_entry_drop_token(entry);
 	}
 	entry->last_status = status;
-	g_strlcpy(entry->last_detail, detail != NULL ? detail : "",
-		  sizeof(entry->last_detail));
+	g_strlcpy(entry->last_detail, detail, sizeof(entry->last_detail));
 	entry->in_flight = 0;
 	entry->flights++;
 	pthread_cond_broadcast(&ctx->cache.landed);
@@ -473,12 +471,14 @@ static flowcred_status lead(flowcred_ctx *ctx, const struct fc_connector *c,
 	return status;
 }
 
-FLOWCRED_EXPORT flowcred_status
-flowcred_get_token(flowcred_ctx *ctx, const char *connector,
-		   const char *flow_user, const char *password,
-		   char *token, size_t token_size, size_t *token_len,
-		   char *token_type, int64_t *expires_at,
-		   char *detail, size_t detail_size)
+/* The work of flowcred_get_token(), with a detail buffer of the library's
+ * own, so a message can be read back for logging and for waiters. */
+static flowcred_status get_token(flowcred_ctx *ctx, const char *connector,
+				 const char *flow_user, const char *password,
+				 char *token, size_t token_size,
+				 size_t *token_len, char *token_type,
+				 int64_t *expires_at, char *detail,
+				 size_t detail_size)
 {
 	char fingerprint[FC_FINGERPRINT_LEN + 1];
 	const struct fc_connector *c = NULL;
@@ -490,10 +490,14 @@ flowcred_get_token(flowcred_ctx *ctx, const char *connector,
 				       detail, detail_size);
 	if (status != FLOWCRED_OK)
 		goto out;
-	if (token_len == NULL || (password != NULL && password[0] == '\0')) {
-		fc_detail(detail, detail_size, "%s",
-			  token_len == NULL ? "token_len is NULL" :
-					      "the password is empty");
+	if (token == NULL || token_len == NULL) {
+		fc_detail(detail, detail_size, "token and token_len must not "
+			  "be NULL");
+		status = FLOWCRED_INVALID_ARGUMENT;
+		goto out;
+	}
+	if (password != NULL && password[0] == '\0') {
+		fc_detail(detail, detail_size, "the password is empty");
 		status = FLOWCRED_INVALID_ARGUMENT;
 		goto out;
 	}
@@ -527,7 +531,24 @@ out:
 		       "connector '%s': no token for Flow user '%s' (%s): %s: %s",
 		       connector, flow_user,
 		       password != NULL ? "typed password" : "stored password",
-		       flowcred_strerror(status), detail != NULL ? detail : "");
+		       flowcred_strerror(status), detail);
+	return status;
+}
+
+FLOWCRED_EXPORT flowcred_status
+flowcred_get_token(flowcred_ctx *ctx, const char *connector,
+		   const char *flow_user, const char *password,
+		   char *token, size_t token_size, size_t *token_len,
+		   char *token_type, int64_t *expires_at,
+		   char *detail, size_t detail_size)
+{
+	char message[FLOWCRED_DETAIL_MAX] = "";
+	flowcred_status status;
+
+	status = get_token(ctx, connector, flow_user, password, token,
+			   token_size, token_len, token_type, expires_at,
+			   message, sizeof(message));
+	fc_detail(detail, detail_size, "%s", message);
 	return status;
 }
 
@@ -619,9 +640,9 @@ static flowcred_status end_sessions(flowcred_ctx *ctx,
 	return status;
 }
 
-FLOWCRED_EXPORT flowcred_status
-flowcred_logout(flowcred_ctx *ctx, const char *connector,
-		const char *flow_user, char *detail, size_t detail_size)
+static flowcred_status logout(flowcred_ctx *ctx, const char *connector,
+			      const char *flow_user, char *detail,
+			      size_t detail_size)
 {
 	const struct fc_connector *c;
 	flowcred_status status;
@@ -657,7 +678,19 @@ flowcred_logout(flowcred_ctx *ctx, const char *connector,
 			  "connector '%s'", flow_user, connector);
 	fc_log(&ctx->logger, status == FLOWCRED_OK ? LOG_INFO : LOG_ERR,
 	       "connector '%s': logout of Flow user '%s': %s", connector,
-	       flow_user, detail != NULL ? detail : flowcred_strerror(status));
+	       flow_user, detail);
+	return status;
+}
+
+FLOWCRED_EXPORT flowcred_status
+flowcred_logout(flowcred_ctx *ctx, const char *connector,
+		const char *flow_user, char *detail, size_t detail_size)
+{
+	char message[FLOWCRED_DETAIL_MAX] = "";
+	flowcred_status status;
+
+	status = logout(ctx, connector, flow_user, message, sizeof(message));
+	fc_detail(detail, detail_size, "%s", message);
 	return status;
 }
 
