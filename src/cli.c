@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -376,12 +377,31 @@ static void record_prompt_signal(int signo)
 			prompt_caught[i] = 1;
 }
 
+/* Moves the prompt signals that are pending while blocked into
+ * prompt_caught, so that they are not delivered with the old handlers
+ * before the secrets are wiped. */
+static void collect_pending_prompt_signals(const sigset_t *prompt_set)
+{
+	const struct timespec no_wait = { 0, 0 };
+	size_t i;
+	int signo;
+
+	/* Each call removes one pending signal, so the loop ends. */
+	while ((signo = sigtimedwait(prompt_set, NULL, &no_wait)) > 0) {
+		for (i = 0; i < PROMPT_SIGNAL_COUNT; i++)
+			if (prompt_signals[i] == signo)
+				prompt_caught[i] = 1;
+	}
+}
+
 /* Reads one line from the terminal tty_fd into out with echo off.
  *
- * The handlers of prompt_signals only record the signal. They are
- * installed without SA_RESTART, so read(2) fails with EINTR and the loop
- * ends. Then the terminal settings and the old handlers are restored and
- * the recorded signals are sent again, to take their usual effect.
+ * The prompt signals stay blocked except inside ppoll(), which unblocks
+ * them atomically while it waits. So a signal that arrives at any point
+ * ends the wait, and none is lost between a check and a blocking read.
+ * Their handlers only record them. Once the terminal settings and the old
+ * handlers are restored, the recorded signals are sent again to take
+ * their usual effect.
  *
  * Returns 0 with the line in out (no newline), 1 when the process was
  * stopped and continued so the prompt must start over, or an exit code
@@ -390,6 +410,7 @@ static int read_tty_line(int tty_fd, const char *prompt, struct secret *out)
 {
 	struct sigaction old_actions[PROMPT_SIGNAL_COUNT];
 	struct sigaction action;
+	sigset_t prompt_set, old_mask;
 	struct termios saved, quiet;
 	bool interrupted = false, stopped = false, too_long = false;
 	bool newline_seen = false;
@@ -404,6 +425,11 @@ static int read_tty_line(int tty_fd, const char *prompt, struct secret *out)
 		return EXIT_OTHER;
 	}
 
+	sigemptyset(&prompt_set);
+	for (i = 0; i < PROMPT_SIGNAL_COUNT; i++)
+		sigaddset(&prompt_set, prompt_signals[i]);
+	sigprocmask(SIG_BLOCK, &prompt_set, &old_mask);
+
 	memset(&action, 0, sizeof(action));
 	action.sa_handler = record_prompt_signal;
 	sigemptyset(&action.sa_mask);
@@ -415,24 +441,32 @@ static int read_tty_line(int tty_fd, const char *prompt, struct secret *out)
 	quiet = saved;
 	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK);
 	quiet.c_lflag |= ECHONL;
-	if (tcsetattr(tty_fd, TCSAFLUSH, &quiet) < 0 && errno != EINTR) {
-		read_errno = errno;
-		goto restore;
-	}
-	if (write_all(tty_fd, prompt, strlen(prompt)) < 0 && errno != EINTR) {
+	if (tcsetattr(tty_fd, TCSAFLUSH, &quiet) < 0 ||
+	    write_all(tty_fd, prompt, strlen(prompt)) < 0) {
 		read_errno = errno;
 		goto restore;
 	}
 
 	for (;;) {
+		struct pollfd pfd = { .fd = tty_fd, .events = POLLIN };
+		ssize_t n;
 		char c;
-		ssize_t n = read(tty_fd, &c, 1);
 
-		if (n < 0) {
+		/* In canonical mode the terminal is readable only once a
+		 * whole line or end of file has been typed, so the read
+		 * below does not block. */
+		if (ppoll(&pfd, 1, NULL, &old_mask) < 0) {
 			if (errno == EINTR) {
 				interrupted = true;
 				break;
 			}
+			read_errno = errno;
+			break;
+		}
+		n = read(tty_fd, &c, 1);
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
 			read_errno = errno;
 			break;
 		}
@@ -442,12 +476,10 @@ static int read_tty_line(int tty_fd, const char *prompt, struct secret *out)
 			newline_seen = true;
 			break;
 		}
-		if (out->len + 1 >= out->size) {
+		if (out->len + 1 >= out->size)
 			too_long = true;
-			explicit_bzero(&c, sizeof(c));
-			continue;
-		}
-		out->data[out->len++] = c;
+		else
+			out->data[out->len++] = c;
 		explicit_bzero(&c, sizeof(c));
 	}
 
@@ -455,16 +487,15 @@ restore:
 	tcsetattr(tty_fd, TCSAFLUSH, &saved);
 	if (!newline_seen)
 		(void)write_all(tty_fd, "\n", 1);
-	for (i = 0; i < PROMPT_SIGNAL_COUNT; i++)
+	collect_pending_prompt_signals(&prompt_set);
+	for (i = 0; i < PROMPT_SIGNAL_COUNT; i++) {
 		sigaction(prompt_signals[i], &old_actions[i], NULL);
+		if (prompt_caught[i])
+			interrupted = true;
+	}
+	sigprocmask(SIG_SETMASK, &old_mask, NULL);
 
 	out->data[out->len] = '\0';
-	if (read_errno) {
-		print_error("failed to read the password from the terminal: %s",
-			    strerror(read_errno));
-		rc = EXIT_OTHER;
-		goto fail;
-	}
 	if (interrupted) {
 		/* Every password typed so far is wiped first, because a
 		 * signal sent again below may end the process. A stopped
@@ -480,13 +511,19 @@ restore:
 			kill(getpid(), prompt_signals[i]);
 		}
 		/* A terminating signal with its default action does not
-		 * come back here; an ignored or handled one ends the
+		 * come back here. An ignored or handled one ends the
 		 * prompt without a password. */
 		if (stopped) {
 			rc = 1;
 			goto fail;
 		}
 		print_error("password prompt interrupted");
+		rc = EXIT_OTHER;
+		goto fail;
+	}
+	if (read_errno) {
+		print_error("failed to read the password from the terminal: %s",
+			    strerror(read_errno));
 		rc = EXIT_OTHER;
 		goto fail;
 	}
@@ -751,8 +788,8 @@ static size_t append_json_string(char *out, size_t len, const char *s)
 	return len;
 }
 
-/* Writes the token to standard output as text or JSON. Every buffer that
- * holds a copy of it is wiped. Returns 0 or an exit code. */
+/* Writes the token to standard output as text or JSON, and wipes every
+ * buffer that received a copy of it. Returns 0 or an exit code. */
 static int print_token(const struct cli_options *opts, const char *token,
 		       size_t token_len, const char *token_type,
 		       int64_t expires_at)
@@ -1089,8 +1126,8 @@ static int reject_invalid_option(int argc, char **argv, bool missing_value)
 		return usage_error("an option requires a value");
 	}
 
-	/* -h and -v never fail, so 'h' and 'v' here come from --help=X
-	 * and --verbose=X. */
+	/* -h and -v take no value and so cannot fail. 'h' and 'v' here
+	 * come from --help=X and --verbose=X. */
 	if (optopt > 0 && optopt < 0x100 && optopt != 'h' && optopt != 'v')
 		return usage_error("invalid option '-%c'", optopt);
 
