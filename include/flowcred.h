@@ -56,7 +56,7 @@ typedef enum flowcred_status {
 	 * keyring, or no stored password for a machine workflow. */
 	FLOWCRED_NOT_FOUND = 1,
 	/* IFS Cloud IAM rejected the user name or password. Keycloak gives
-	 * the same answer for an unknown user, a wrong password, a missing
+	 * the same response for an unknown user, a wrong password, a missing
 	 * one-time code and a brute-force lockout. */
 	FLOWCRED_DENIED = 2,
 	/* The IFS account is disabled or not fully set up. */
@@ -68,7 +68,7 @@ typedef enum flowcred_status {
 	 * the mode or owner of the file or of a secret file. */
 	FLOWCRED_CONFIG = 5,
 	/* The token endpoint or the keyring cannot be used now: connection
-	 * refused or timed out, TLS failure, HTTP 5xx, an answer that is not
+	 * refused or timed out, TLS failure, HTTP 5xx, a response that is not
 	 * JSON, no session bus, no Secret Service, a locked collection. */
 	FLOWCRED_UNAVAILABLE = 6,
 	/* The token endpoint asked the client to slow down (HTTP 429). */
@@ -77,7 +77,7 @@ typedef enum flowcred_status {
 	 * reported through the size output of the call. */
 	FLOWCRED_BUFFER_TOO_SMALL = 8,
 	/* The token endpoint returned JSON that is not a valid token or
-	 * error answer. */
+	 * error response. */
 	FLOWCRED_PROTOCOL = 9,
 	/* The caller passed a NULL pointer, an empty name or a name with
 	 * control characters where the call does not accept one. */
@@ -251,7 +251,7 @@ flowcred_list_credentials(flowcred_ctx *ctx, const char *connector,
 			  char *detail, size_t detail_size);
 
 /* Checks a connector without touching any IFS account: the configuration
- * group is valid, the keyring answers, and the token endpoint accepts the
+ * group is valid, the keyring responds, and the token endpoint accepts the
  * client. It sends a password grant without user name, which Keycloak
  * rejects with invalid_request only after it has authenticated the client
  * and found Direct Access Grants enabled. */

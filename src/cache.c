@@ -168,7 +168,7 @@ void fc_entry_set_token(struct fc_entry *entry, char *access_token,
 	entry->expires_at = (int64_t)time(NULL) + expires_in;
 
 	if (refresh_token == NULL) {
-		/* An answer without a refresh token leaves the old one in
+		/* An response without a refresh token leaves the old one in
 		 * use, with its own expiry. */
 		entry->refresh_token = old_refresh;
 		entry->refresh_renew_ns = old_refresh != NULL ?

@@ -1,6 +1,6 @@
 /* The token cache of a context: one entry per (connector, Flow user,
  * password), single-flight renewal, the lockout guard for rejected stored
- * passwords and the back-off after 5xx and 429 answers. */
+ * passwords and the back-off after 5xx and 429 responses. */
 #ifndef FC_CACHE_H
 #define FC_CACHE_H
 

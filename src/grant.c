@@ -16,10 +16,10 @@
 #include "wipe.h"
 
 /* Longest lifetime accepted in expires_in, in seconds (one year). A
- * larger value is taken for a broken answer, not for a token. */
+ * larger value is taken for a broken response, not for a token. */
 #define FC_LIFETIME_MAX (366LL * 24 * 3600)
 
-/* Deepest JSON nesting parsed; a token answer is one flat object. */
+/* Deepest JSON nesting parsed; a token response is one flat object. */
 #define FC_JSON_DEPTH 16
 
 /* Characters of untrusted text quoted in a detail message. */
@@ -116,8 +116,8 @@ void fc_token_clear(struct fc_token *token)
 	memset(token, 0, sizeof(*token));
 }
 
-/* An answer of the token endpoint as received. */
-struct http_answer {
+/* A response of the token endpoint as received. */
+struct http_response {
 	long status;
 	char *content_type;
 	char *location;
@@ -126,24 +126,24 @@ struct http_answer {
 	int no_memory;
 };
 
-static void http_answer_clear(struct http_answer *answer)
+static void http_response_clear(struct http_response *response)
 {
-	free(answer->content_type);
-	free(answer->location);
-	free(answer->retry_after);
-	fc_buf_clear(&answer->body);
-	memset(answer, 0, sizeof(*answer));
+	free(response->content_type);
+	free(response->location);
+	free(response->retry_after);
+	fc_buf_clear(&response->body);
+	memset(response, 0, sizeof(*response));
 }
 
 static size_t receive_body(char *data, size_t size, size_t count,
 			   void *userdata)
 {
-	struct http_answer *answer = userdata;
+	struct http_response *response = userdata;
 	size_t n = size * count;
-	int rc = fc_buf_append(&answer->body, data, n);
+	int rc = fc_buf_append(&response->body, data, n);
 
 	if (rc == -1)
-		answer->no_memory = 1;
+		response->no_memory = 1;
 	/* Returning less than n makes libcurl abort with CURLE_WRITE_ERROR;
 	 * body.len past body.max is not possible, so the caller tells the
 	 * bound from no_memory. */
@@ -155,7 +155,7 @@ static char *strdup_or_null(const char *s)
 	return s != NULL ? strdup(s) : NULL;
 }
 
-/* Wipes every string value inside a parsed answer, so the tokens it
+/* Wipes every string value inside a parsed response, so the tokens it
  * carried do not stay in memory that json-c frees without wiping. */
 static void wipe_json_strings(json_object *value)
 {
@@ -293,7 +293,7 @@ static int read_lifetime(json_object *value, long long min,
 	return 1;
 }
 
-static flowcred_status read_token(json_object *answer, long default_expires_in,
+static flowcred_status read_token(json_object *response, long default_expires_in,
 				  struct fc_token *token,
 				  char *detail, size_t detail_size)
 {
@@ -302,12 +302,12 @@ static flowcred_status read_token(json_object *answer, long default_expires_in,
 	const char *token_type;
 	const char *refresh_token;
 
-	if (!json_object_object_get_ex(answer, "access_token", &member)) {
+	if (!json_object_object_get_ex(response, "access_token", &member)) {
 		fc_detail(detail, detail_size,
-			  "the token endpoint's answer has no access_token");
+			  "the token endpoint's response has no access_token");
 		return FLOWCRED_PROTOCOL;
 	}
-	access_token = member_string(answer, "access_token");
+	access_token = member_string(response, "access_token");
 	if (access_token == NULL || access_token[0] == '\0') {
 		fc_detail(detail, detail_size,
 			  "the token endpoint's access_token is %s, not a "
@@ -323,7 +323,7 @@ static flowcred_status read_token(json_object *answer, long default_expires_in,
 			  "bearer token cannot have (RFC 6750 section 2.1)");
 		return FLOWCRED_PROTOCOL;
 	}
-	token_type = member_string(answer, "token_type");
+	token_type = member_string(response, "token_type");
 	if (token_type == NULL || !fc_ascii_equal_nocase(token_type, "Bearer")) {
 		char preview[32];
 
@@ -337,7 +337,7 @@ static flowcred_status read_token(json_object *answer, long default_expires_in,
 	}
 
 	token->expires_in = default_expires_in;
-	if (json_object_object_get_ex(answer, "expires_in", &member) &&
+	if (json_object_object_get_ex(response, "expires_in", &member) &&
 	    !read_lifetime(member, 1, &token->expires_in)) {
 		fc_detail(detail, detail_size,
 			  "the token endpoint's expires_in is not a positive "
@@ -345,7 +345,7 @@ static flowcred_status read_token(json_object *answer, long default_expires_in,
 		return FLOWCRED_PROTOCOL;
 	}
 	token->refresh_expires_in = 0;
-	if (json_object_object_get_ex(answer, "refresh_expires_in", &member) &&
+	if (json_object_object_get_ex(response, "refresh_expires_in", &member) &&
 	    !read_lifetime(member, 0, &token->refresh_expires_in)) {
 		fc_detail(detail, detail_size,
 			  "the token endpoint's refresh_expires_in is not a "
@@ -354,7 +354,7 @@ static flowcred_status read_token(json_object *answer, long default_expires_in,
 	}
 
 	token->access_token = fc_strdup_secret(access_token);
-	refresh_token = member_string(answer, "refresh_token");
+	refresh_token = member_string(response, "refresh_token");
 	if (refresh_token != NULL && refresh_token[0] != '\0')
 		token->refresh_token = fc_strdup_secret(refresh_token);
 	if (token->access_token == NULL ||
@@ -376,7 +376,7 @@ static int contains_nocase(const char *haystack, const char *needle)
 	return found;
 }
 
-/* Classifies an OAuth error answer on its error code and description,
+/* Classifies an OAuth error response on its error code and description,
  * not on the HTTP status, which differs between Keycloak versions. */
 static flowcred_status classify_oauth_error(long http_status,
 					    const char *error,
@@ -409,7 +409,7 @@ static flowcred_status classify_oauth_error(long http_status,
 		}
 		fc_detail(detail, detail_size,
 			  "IFS rejected the user name or password (%s: %s, "
-			  "HTTP %ld); Keycloak answers the same for an unknown "
+			  "HTTP %ld); Keycloak returns the same for an unknown "
 			  "user, a wrong password, a missing one-time code and "
 			  "an account locked after failed logins", code, text,
 			  http_status);
@@ -474,35 +474,35 @@ flowcred_status fc_grant_parse_answer(long http_status,
 	char preview[FC_PREVIEW_MAX + 4];
 	char type_preview[64];
 	flowcred_status status;
-	json_object *answer;
+	json_object *response;
 	const char *error;
 	const char *description;
 
 	memset(token, 0, sizeof(*token));
 	if (oauth_error != NULL)
 		memset(oauth_error, 0, sizeof(*oauth_error));
-	answer = parse_json(body, len);
-	if (answer == NULL || !json_object_is_type(answer, json_type_object)) {
+	response = parse_json(body, len);
+	if (response == NULL || !json_object_is_type(response, json_type_object)) {
 		fc_preview(body, len, preview, sizeof(preview));
 		fc_preview(content_type != NULL ? content_type : "none",
 			   strlen(content_type != NULL ? content_type : "none"),
 			   type_preview, sizeof(type_preview));
 		fc_detail(detail, detail_size,
-			  "the token endpoint's answer is not a JSON object "
+			  "the token endpoint's response is not a JSON object "
 			  "(HTTP %ld, Content-Type %s, %zu bytes): %s%s%s; check "
 			  "token_url and any proxy in between", http_status,
 			  type_preview, len,
-			  answer != NULL ? "JSON of another type" : "\"",
-			  answer != NULL ? "" : preview,
-			  answer != NULL ? "" : "\"");
-		release_json(answer);
-		return http_status >= 200 && http_status < 300 && answer != NULL ?
+			  response != NULL ? "JSON of another type" : "\"",
+			  response != NULL ? "" : preview,
+			  response != NULL ? "" : "\"");
+		release_json(response);
+		return http_status >= 200 && http_status < 300 && response != NULL ?
 			       FLOWCRED_PROTOCOL : FLOWCRED_UNAVAILABLE;
 	}
 
-	error = member_string(answer, "error");
+	error = member_string(response, "error");
 	if (error != NULL) {
-		description = member_string(answer, "error_description");
+		description = member_string(response, "error_description");
 		if (oauth_error != NULL) {
 			g_strlcpy(oauth_error->error, error,
 				  sizeof(oauth_error->error));
@@ -514,7 +514,7 @@ flowcred_status fc_grant_parse_answer(long http_status,
 					      description != NULL ? description : "",
 					      detail, detail_size);
 	} else if (http_status == 200) {
-		status = read_token(answer, default_expires_in, token, detail,
+		status = read_token(response, default_expires_in, token, detail,
 				    detail_size);
 	} else {
 		fc_detail(detail, detail_size,
@@ -522,7 +522,7 @@ flowcred_status fc_grant_parse_answer(long http_status,
 			  "error code", http_status);
 		status = FLOWCRED_PROTOCOL;
 	}
-	release_json(answer);
+	release_json(response);
 	return status;
 }
 
@@ -530,7 +530,7 @@ flowcred_status fc_grant_parse_answer(long http_status,
  * endpoint and, where there is one, the setting to change. */
 static flowcred_status classify_transfer_error(const struct fc_connector *c,
 					       CURLcode rc,
-					       const struct http_answer *answer,
+					       const struct http_response *response,
 					       const char *error_buffer,
 					       char *detail, size_t detail_size)
 {
@@ -540,10 +540,10 @@ static flowcred_status classify_transfer_error(const struct fc_connector *c,
 	switch (rc) {
 	case CURLE_WRITE_ERROR:
 	case CURLE_FILESIZE_EXCEEDED:
-		if (answer->no_memory)
+		if (response->no_memory)
 			return FLOWCRED_NO_MEMORY;
 		fc_detail(detail, detail_size,
-			  "the answer of %s is larger than max_response_size "
+			  "the response of %s is larger than max_response_size "
 			  "(%zu bytes)", c->token_url, c->max_response_size);
 		return FLOWCRED_PROTOCOL;
 	case CURLE_OPERATION_TIMEDOUT:
@@ -573,20 +573,20 @@ static flowcred_status classify_transfer_error(const struct fc_connector *c,
 	}
 }
 
-static void read_answer_headers(CURL *curl, struct http_answer *answer)
+static void read_response_headers(CURL *curl, struct http_response *response)
 {
 	struct curl_header *header = NULL;
 	char *value = NULL;
 
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &answer->status);
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response->status);
 	if (curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &value) == CURLE_OK)
-		answer->content_type = strdup_or_null(value);
+		response->content_type = strdup_or_null(value);
 	value = NULL;
 	if (curl_easy_getinfo(curl, CURLINFO_REDIRECT_URL, &value) == CURLE_OK)
-		answer->location = strdup_or_null(value);
+		response->location = strdup_or_null(value);
 	if (curl_easy_header(curl, "Retry-After", 0, CURLH_HEADER, -1,
 			     &header) == CURLHE_OK)
-		answer->retry_after = strdup_or_null(header->value);
+		response->retry_after = strdup_or_null(header->value);
 }
 
 long fc_parse_retry_after(const char *value, time_t now)
@@ -618,7 +618,7 @@ static flowcred_status post_form(struct fc_http *http,
 				 const struct fc_buf *form,
 				 const char *authorization,
 				 const struct fc_logger *logger,
-				 struct http_answer *answer,
+				 struct http_response *response,
 				 char *detail, size_t detail_size)
 {
 	char error_buffer[CURL_ERROR_SIZE] = "";
@@ -646,7 +646,7 @@ static flowcred_status post_form(struct fc_http *http,
 		status = FLOWCRED_NO_MEMORY;
 		goto out;
 	}
-	answer->body.max = c->max_response_size;
+	response->body.max = c->max_response_size;
 
 	curl_easy_setopt(curl, CURLOPT_URL, url);
 	if (http != NULL)
@@ -670,7 +670,7 @@ static flowcred_status post_form(struct fc_http *http,
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, form->data);
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)form->len);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, receive_body);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, answer);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, response);
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
 
 	fc_log(logger, LOG_DEBUG, "POST %s (client authentication %s)", url,
@@ -678,13 +678,13 @@ static flowcred_status post_form(struct fc_http *http,
 							 "client_secret_post");
 	rc = curl_easy_perform(curl);
 	if (rc != CURLE_OK) {
-		status = classify_transfer_error(c, rc, answer, error_buffer,
+		status = classify_transfer_error(c, rc, response, error_buffer,
 						 detail, detail_size);
 		goto out;
 	}
-	read_answer_headers(curl, answer);
-	fc_log(logger, LOG_DEBUG, "%s answered HTTP %ld, %zu bytes", url,
-	       answer->status, answer->body.len);
+	read_response_headers(curl, response);
+	fc_log(logger, LOG_DEBUG, "%s returned HTTP %ld, %zu bytes", url,
+	       response->status, response->body.len);
 	status = FLOWCRED_OK;
 out:
 	for (item = headers; item != NULL; item = item->next)
@@ -697,23 +697,23 @@ out:
 /* Classifies what the HTTP status alone decides: redirects, rate limits
  * and server errors. Returns FLOWCRED_OK when the body must decide. */
 static flowcred_status classify_http_status(const struct fc_connector *c,
-					    const struct http_answer *answer,
+					    const struct http_response *response,
 					    char *detail, size_t detail_size)
 {
 	char preview[FC_PREVIEW_MAX + 4];
-	const char *location = answer->location;
+	const char *location = response->location;
 
-	if (answer->status >= 300 && answer->status < 400) {
+	if (response->status >= 300 && response->status < 400) {
 		location = location != NULL ? location : "(no Location)";
 		fc_preview(location, strlen(location), preview, sizeof(preview));
 		fc_detail(detail, detail_size,
-			  "%s answered HTTP %ld redirecting to %s; redirects are "
+			  "%s returned HTTP %ld redirecting to %s; redirects are "
 			  "not followed: set token_url to the token endpoint "
-			  "itself", c->token_url, answer->status, preview);
+			  "itself", c->token_url, response->status, preview);
 		return FLOWCRED_UNAVAILABLE;
 	}
-	if (answer->status == 429) {
-		const char *after = answer->retry_after;
+	if (response->status == 429) {
+		const char *after = response->retry_after;
 
 		fc_preview(after != NULL ? after : "not given",
 			   strlen(after != NULL ? after : "not given"), preview,
@@ -723,10 +723,10 @@ static flowcred_status classify_http_status(const struct fc_connector *c,
 			  "%s); try again later", c->token_url, preview);
 		return FLOWCRED_TRY_AGAIN;
 	}
-	if (answer->status >= 500 || answer->status < 200) {
+	if (response->status >= 500 || response->status < 200) {
 		fc_detail(detail, detail_size,
 			  "%s is unavailable (HTTP %ld)", c->token_url,
-			  answer->status);
+			  response->status);
 		return FLOWCRED_UNAVAILABLE;
 	}
 	return FLOWCRED_OK;
@@ -786,7 +786,7 @@ flowcred_status fc_grant_send(struct fc_http *http,
 			      struct fc_grant_result *result,
 			      char *detail, size_t detail_size)
 {
-	struct http_answer answer = { 0 };
+	struct http_response response = { 0 };
 	struct fc_buf form = { 0 };
 	char *authorization = NULL;
 	flowcred_status status;
@@ -797,35 +797,35 @@ flowcred_status fc_grant_send(struct fc_http *http,
 	status = build_request(c, request, &form, &authorization);
 	if (status != FLOWCRED_OK)
 		goto out;
-	status = post_form(http, c, url, &form, authorization, logger, &answer,
+	status = post_form(http, c, url, &form, authorization, logger, &response,
 			   detail, detail_size);
 	if (status != FLOWCRED_OK)
 		goto out;
-	result->http_status = answer.status;
-	result->retry_after = fc_parse_retry_after(answer.retry_after,
+	result->http_status = response.status;
+	result->retry_after = fc_parse_retry_after(response.retry_after,
 						   time(NULL));
-	if (answer.no_memory) {
+	if (response.no_memory) {
 		status = FLOWCRED_NO_MEMORY;
 		goto out;
 	}
-	status = classify_http_status(c, &answer, detail, detail_size);
+	status = classify_http_status(c, &response, detail, detail_size);
 	if (status != FLOWCRED_OK)
 		goto out;
 	if (request->grant_type == NULL) {
 		/* Logout: any 2xx ends the session, and an OAuth error
-		 * answer says why not. */
-		if (answer.status >= 200 && answer.status < 300)
+		 * response says why not. */
+		if (response.status >= 200 && response.status < 300)
 			goto out;
 	}
-	status = fc_grant_parse_answer(answer.status, answer.content_type,
-				       answer.body.data != NULL ? answer.body.data : "",
-				       answer.body.len, c->default_expires_in,
+	status = fc_grant_parse_answer(response.status, response.content_type,
+				       response.body.data != NULL ? response.body.data : "",
+				       response.body.len, c->default_expires_in,
 				       &result->token, &result->oauth_error,
 				       detail, detail_size);
 out:
 	fc_buf_clear(&form);
 	fc_clear_string(&authorization);
-	http_answer_clear(&answer);
+	http_response_clear(&response);
 	return status;
 }
 

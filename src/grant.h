@@ -1,5 +1,5 @@
 /* The OAuth 2.0 password grant (RFC 6749 section 4.3) against a
- * Keycloak token endpoint, and the parsing of its answers. */
+ * Keycloak token endpoint, and the parsing of its responses. */
 #ifndef FC_GRANT_H
 #define FC_GRANT_H
 
@@ -10,7 +10,7 @@
 #include "flowcred.h"
 #include "log.h"
 
-/* A token answer that passed validation. */
+/* A token response that passed validation. */
 struct fc_token {
 	char *access_token;	/* wiped by fc_token_clear() */
 	char *refresh_token;	/* NULL when none was issued */
@@ -19,7 +19,7 @@ struct fc_token {
 	long long refresh_expires_in;	/* seconds, 0 when absent */
 };
 
-/* The error code and description of an OAuth error answer, as sent. */
+/* The error code and description of an OAuth error response, as sent. */
 struct fc_oauth_error {
 	char error[64];
 	char description[160];
@@ -31,7 +31,7 @@ void fc_token_clear(struct fc_token *token);
 /* Initialises libcurl once per process; safe from any thread. */
 flowcred_status fc_grant_global_init(char *detail, size_t detail_size);
 
-/* Connections, TLS sessions and DNS answers shared by every request of
+/* Connections, TLS sessions and DNS lookups shared by every request of
  * a context, with the locks libcurl's share interface needs. */
 struct fc_http;
 
@@ -55,11 +55,11 @@ struct fc_grant_request {
 struct fc_grant_result {
 	struct fc_token token;	/* filled on FLOWCRED_OK for a grant */
 	struct fc_oauth_error oauth_error;
-	long http_status;	/* 0 when no answer arrived */
+	long http_status;	/* 0 when no response arrived */
 	long retry_after;	/* seconds from Retry-After, or -1 */
 };
 
-/* Sends request and classifies the answer. http may be NULL for a
+/* Sends request and classifies the response. http may be NULL for a
  * connection of its own. The caller releases *result with
  * fc_grant_result_clear() whatever the status. */
 flowcred_status fc_grant_send(struct fc_http *http,
@@ -74,7 +74,7 @@ void fc_grant_result_clear(struct fc_grant_result *result);
 /* Sends a password grant without user name. Keycloak authenticates the
  * client and checks Direct Access Grants before it looks for the user
  * name, so invalid_request "Missing parameter: username" proves that the
- * endpoint accepts the client; FLOWCRED_OK stands for that answer. */
+ * endpoint accepts the client; FLOWCRED_OK stands for that response. */
 flowcred_status fc_grant_probe(struct fc_http *http,
 			       const struct fc_connector *connector,
 			       const struct fc_logger *logger,
@@ -91,11 +91,11 @@ flowcred_status fc_logout_url(const struct fc_connector *connector,
  * invalid. */
 long fc_parse_retry_after(const char *value, time_t now);
 
-/* Classifies one answer of the token endpoint: http_status, its
+/* Classifies one response of the token endpoint: http_status, its
  * Content-Type (may be NULL) and body[0..len). On FLOWCRED_OK *token is
  * filled; expires_in falls back to default_expires_in when absent.
  * oauth_error, if not NULL, receives the error fields of an error
- * answer and is emptied otherwise. */
+ * response and is emptied otherwise. */
 flowcred_status fc_grant_parse_answer(long http_status,
 				      const char *content_type,
 				      const char *body, size_t len,

@@ -98,7 +98,7 @@ static flowcred_status classify_error(struct fc_keyring *keyring,
 	    g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_NO_REPLY)) {
 		forget_service(keyring, service);
 		fc_detail(detail, detail_size,
-			  "cannot %s: the Secret Service did not answer within "
+			  "cannot %s: the Secret Service did not respond within "
 			  "%d ms (keyring_timeout)", action,
 			  keyring->timeout_ms);
 		return FLOWCRED_UNAVAILABLE;

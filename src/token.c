@@ -88,7 +88,7 @@ static flowcred_status check_backoff(flowcred_ctx *ctx,
 	return status;
 }
 
-/* Starts or ends a back-off after an answer: 429 and 5xx pause requests
+/* Starts or ends a back-off after a response: 429 and 5xx pause requests
  * for the Retry-After time or retry_backoff seconds. */
 static void note_backoff(flowcred_ctx *ctx, const struct fc_connector *c,
 			 flowcred_status status,
