@@ -1,14 +1,18 @@
-/* flowcred: the admin command line front end of libflowcred.
+/* flowcred-admin: the program behind the flowcred command.
  *
  * It stores IFS user IDs and passwords in the keyring, shows and deletes
- * them, checks connectors and prints access tokens for scripts. All the
- * work is done by the public API of libflowcred.so.1; this file only
- * parses arguments, reads passwords, prints results and maps statuses to
- * exit codes.
+ * them, checks connectors and prints access tokens for scripts. The
+ * flowcred front end (src/cli-front.c) prints a token from the kernel key
+ * cache itself when it can and runs this program for everything else, so
+ * messages and help name the program "flowcred".
  *
- * Secrets (passwords and tokens) live only in buffers this file allocates
- * and reads into with read(2), are written with write(2), and are wiped
- * with explicit_bzero() before they are freed, on every path.
+ * All the work is done by the public API of libflowcred.so.1. This file
+ * only parses arguments, reads passwords, prints results and maps
+ * statuses to exit codes. Passwords and tokens live only in buffers this
+ * file allocates: passwords are read into them with read(2), tokens are
+ * written from them with write(2), and all are wiped with explicit_bzero()
+ * before they are freed. During a password prompt a terminating signal
+ * wipes them too.
  */
 #include "config.h"
 
@@ -74,7 +78,7 @@ static const int status_exit_codes[] = {
 #define PASSWORD_MAX 4096
 
 /* First size of the token buffer. A larger token makes the CLI repeat
- * the grant with the size the library reports. */
+ * the call with the size the library reports. */
 #define TOKEN_BUFFER_INITIAL (16 * 1024)
 
 /* Number of calls tried when each result is larger than the size the
@@ -108,6 +112,10 @@ struct command {
 	int min_args;
 	int max_args;
 	unsigned int allowed_options;
+	/* Whether the context uses the kernel key cache, which the flowcred
+	 * front end reads to print a cached token without starting this
+	 * program. */
+	bool kernel_cache;
 	int (*run)(flowcred_ctx *ctx, const struct cli_options *opts);
 	const char *synopsis;
 };
@@ -137,19 +145,22 @@ static int run_lookup(flowcred_ctx *ctx, const struct cli_options *opts);
 static int run_clear(flowcred_ctx *ctx, const struct cli_options *opts);
 static int run_list(flowcred_ctx *ctx, const struct cli_options *opts);
 static int run_token(flowcred_ctx *ctx, const struct cli_options *opts);
+static int run_logout(flowcred_ctx *ctx, const struct cli_options *opts);
 static int run_check(flowcred_ctx *ctx, const struct cli_options *opts);
 
 static const struct command commands[] = {
 	{ "store", 2, 2, ALLOW_IFS_USER | ALLOW_PASSWORD_STDIN |
-	  ALLOW_NO_PASSWORD, run_store,
+	  ALLOW_NO_PASSWORD, false, run_store,
 	  "store CONNECTOR FLOW_USER --ifs-user IFS_USER "
 	  "[--password-stdin | --no-password]" },
-	{ "lookup", 2, 2, 0, run_lookup, "lookup CONNECTOR FLOW_USER" },
-	{ "clear", 2, 2, 0, run_clear, "clear CONNECTOR FLOW_USER" },
-	{ "list", 0, 1, 0, run_list, "list [CONNECTOR]" },
-	{ "token", 2, 2, ALLOW_PASSWORD_STDIN | ALLOW_FORMAT, run_token,
+	{ "lookup", 2, 2, 0, false, run_lookup, "lookup CONNECTOR FLOW_USER" },
+	/* clear also drops the token cached for the Flow user. */
+	{ "clear", 2, 2, 0, true, run_clear, "clear CONNECTOR FLOW_USER" },
+	{ "list", 0, 1, 0, false, run_list, "list [CONNECTOR]" },
+	{ "token", 2, 2, ALLOW_PASSWORD_STDIN | ALLOW_FORMAT, true, run_token,
 	  "token CONNECTOR FLOW_USER [--password-stdin] [--format=text|json]" },
-	{ "check", 1, 1, 0, run_check, "check CONNECTOR" },
+	{ "logout", 2, 2, 0, true, run_logout, "logout CONNECTOR FLOW_USER" },
+	{ "check", 1, 1, 0, false, run_check, "check CONNECTOR" },
 };
 
 /* ---- Output helpers ---- */
@@ -864,8 +875,10 @@ static int run_token(flowcred_ctx *ctx, const struct cli_options *opts)
 			goto out;
 	}
 
-	/* On FLOWCRED_BUFFER_TOO_SMALL the token is lost, so the call,
-	 * grant included, is repeated with the size the library reports. */
+	/* On FLOWCRED_BUFFER_TOO_SMALL no token is returned, so the call is
+	 * repeated with the size the library reports. The library's token
+	 * cache normally serves the repeat, and otherwise it makes a new
+	 * grant. */
 	for (attempt = 0; attempt < BUFFER_ATTEMPTS_MAX; attempt++) {
 		token = malloc(size);
 		if (!token) {
@@ -892,7 +905,7 @@ static int run_token(flowcred_ctx *ctx, const struct cli_options *opts)
 			break;
 		}
 		if (opts->verbosity > 0)
-			print_error("the token needs a %zu byte buffer; repeating the grant",
+			print_error("the token needs a %zu byte buffer; repeating the call",
 				    token_len);
 		size = token_len;
 	}
@@ -913,6 +926,25 @@ out:
 	}
 	secret_clear(&password);
 	return rc;
+}
+
+static int run_logout(flowcred_ctx *ctx, const struct cli_options *opts)
+{
+	const char *connector = opts->args[0];
+	const char *flow_user = opts->args[1];
+	char detail[FLOWCRED_DETAIL_MAX] = "";
+	char what[FLOWCRED_DETAIL_MAX];
+	flowcred_status status;
+
+	status = flowcred_logout(ctx, connector, flow_user, detail,
+				 sizeof(detail));
+	if (status != FLOWCRED_OK) {
+		snprintf(what, sizeof(what),
+			 "failed to log out Flow user '%s' of connector '%s'",
+			 flow_user, connector);
+		return report_failure(status, detail, what);
+	}
+	return EXIT_OK;
 }
 
 static int run_check(flowcred_ctx *ctx, const struct cli_options *opts)
@@ -986,7 +1018,8 @@ static void print_help(void)
 	       "          stores an interactive user, who types the password at login.\n"
 	       "  lookup  Prints the IFS user ID and \"password stored\" or \"no password\".\n"
 	       "          The password is never printed.\n"
-	       "  clear   Deletes the stored credentials of a Flow user of a connector.\n"
+	       "  clear   Deletes the stored credentials of a Flow user of a connector\n"
+	       "          and drops the cached token.\n"
 	       "  list    Prints one line per stored item, of one connector or of all,\n"
 	       "          with four fields separated by tabs: connector, Flow user,\n"
 	       "          IFS user, and \"password stored\" or \"no password\". This format\n"
@@ -995,8 +1028,15 @@ static void print_help(void)
 	       "          output, and nothing else:  TOKEN=$(%s token ifs-prod flowbot)\n"
 	       "          The stored password is used unless --password-stdin is given.\n"
 	       "          --format=json prints {\"access_token\":\"...\",\"token_type\":\"Bearer\",\n"
-	       "          \"expires_at\":SECONDS_SINCE_EPOCH} instead. A token longer than\n"
-	       "          %d KiB makes %s repeat the call, and with it the grant.\n"
+	       "          \"expires_at\":SECONDS_SINCE_EPOCH} instead. A token obtained with\n"
+	       "          the stored password is kept in the calling user's kernel key\n"
+	       "          cache until shortly before it expires, and later token commands\n"
+	       "          of that user print it without contacting IFS Cloud IAM. The IAM\n"
+	       "          session behind a printed token is left open. A token longer than\n"
+	       "          %d KiB makes %s call the library again with a larger buffer;\n"
+	       "          that call repeats the grant unless the library's cache serves it.\n"
+	       "  logout  Ends the IAM sessions of a Flow user of a connector that the\n"
+	       "          kernel key cache holds and drops the cached token.\n"
 	       "  check   Checks a connector without using any IFS account: its\n"
 	       "          configuration group, the keyring, and that the token endpoint\n"
 	       "          authenticates the client and allows password grants.\n\n",
@@ -1027,8 +1067,8 @@ static void print_help(void)
 	       "   1  other failure: internal error, out of memory, output error\n"
 	       "   2  usage error: invalid command, option or name, or a rejected password\n"
 	       "      input (empty, NUL byte, too long, typed passwords do not match)\n"
-	       "   3  not found: unknown connector, no stored credentials, or no stored\n"
-	       "      password\n"
+	       "   3  not found: unknown connector, no stored credentials, no stored\n"
+	       "      password, or no IAM session to log out\n"
 	       "   4  denied: IFS Cloud IAM rejected the user name or password\n"
 	       "   5  account problem: the IFS account is disabled or not fully set up\n"
 	       "   6  client rejected: IFS Cloud IAM rejected the connector's client ID or\n"
@@ -1295,6 +1335,18 @@ static int open_context(const struct cli_options *opts, flowcred_ctx **ctx)
 	if (opts->verbosity > 0)
 		flowcred_set_log_func(*ctx, log_to_stderr, NULL,
 				      opts->verbosity > 1 ? LOG_DEBUG : LOG_INFO);
+
+	/* The token command hands its token to the caller, so closing the
+	 * context must not end the IAM session behind it. */
+	status = flowcred_set_option(*ctx, FLOWCRED_OPT_LOGOUT_ON_CLOSE, 0);
+	if (status == FLOWCRED_OK && opts->command->kernel_cache)
+		status = flowcred_set_option(*ctx, FLOWCRED_OPT_KERNEL_CACHE, 1);
+	if (status != FLOWCRED_OK) {
+		snprintf(detail, sizeof(detail), "%s",
+			 flowcred_strerror(status));
+		return report_failure(status, detail,
+				      "failed to set an option of the library context");
+	}
 	return EXIT_OK;
 }
 

@@ -18,12 +18,14 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <glib.h>
+#include <linux/keyctl.h>
 
 #include "testutil.h"
 
@@ -200,10 +202,10 @@ static struct json_object *last_grant_form(struct json_object **requests)
 	return tu_last_form(*requests);
 }
 
-/* Returns the number of recorded requests to the token endpoint of
- * realm. */
-static size_t count_token_requests(struct json_object *requests,
-				   const char *realm)
+/* Returns the number of recorded requests to an endpoint ("token",
+ * "logout") of realm. */
+static size_t count_requests(struct json_object *requests, const char *realm,
+			     const char *endpoint)
 {
 	size_t count = 0;
 	size_t i;
@@ -212,13 +214,50 @@ static size_t count_token_requests(struct json_object *requests,
 		struct json_object *request =
 			json_object_array_get_idx(requests, i);
 		const char *name = tu_json_string(request, "realm");
-		const char *endpoint = tu_json_string(request, "endpoint");
+		const char *kind = tu_json_string(request, "endpoint");
 
-		if (name && strcmp(name, realm) == 0 && endpoint &&
-		    strcmp(endpoint, "token") == 0)
+		if (name && strcmp(name, realm) == 0 && kind &&
+		    strcmp(kind, endpoint) == 0)
 			count++;
 	}
 	return count;
+}
+
+static size_t count_token_requests(struct json_object *requests,
+				   const char *realm)
+{
+	return count_requests(requests, realm, "token");
+}
+
+/* Returns 1 when this process may use its user's kernel keyring, where
+ * the library caches tokens between processes. Container runtimes often
+ * deny keyctl(2) with their seccomp profile. */
+static int kernel_keyring_usable(void)
+{
+	long id = syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID,
+			  KEY_SPEC_USER_KEYRING, 0);
+
+	if (id < 0)
+		fprintf(stderr, "kernel keyring unusable (%s): the token cache "
+			"checks of this test are skipped\n", strerror(errno));
+	return id >= 0;
+}
+
+/* Runs `token test FLOW_USER` and returns its output, which must be a
+ * token and a newline. */
+static char *get_token_output(const char *flow_user)
+{
+	struct cli_result r;
+	char *out;
+
+	r = run_cli(NULL, "--config", config_path, "token", "test", flow_user,
+		    NULL);
+	ck_assert_msg(r.status == EXIT_OK, "token %s exited with %d: %s",
+		      flow_user, r.status, r.err);
+	out = r.out;
+	r.out = NULL;
+	cli_result_free(&r);
+	return out;
 }
 
 /* ---- store, lookup, token, clear ---- */
@@ -589,6 +628,122 @@ START_TEST(test_invalid_answer_protocol_error)
 }
 END_TEST
 
+/* ---- token cache ---- */
+
+START_TEST(test_second_token_served_from_cache)
+{
+	char *flow_user = tu_unique("cached");
+	struct json_object *requests;
+	char *first, *second;
+
+	if (!kernel_keyring_usable())
+		return;
+	store_item("test", flow_user, TU_USER, TU_PASSWORD);
+	first = get_token_output(flow_user);
+	tu_server_reset();
+	second = get_token_output(flow_user);
+
+	ck_assert_str_eq(second, first);
+	requests = tu_server_requests();
+	ck_assert_uint_eq(count_token_requests(requests, "test"), 0);
+	json_object_put(requests);
+	free(first);
+	free(second);
+	free(flow_user);
+}
+END_TEST
+
+START_TEST(test_clear_drops_cached_token)
+{
+	char *flow_user = tu_unique("cleared");
+	struct cli_result r;
+	char *token;
+
+	store_item("test", flow_user, TU_USER, TU_PASSWORD);
+	token = get_token_output(flow_user);
+
+	r = run_cli(NULL, "--config", config_path, "clear", "test", flow_user,
+		    NULL);
+	ck_assert_int_eq(r.status, EXIT_OK);
+	cli_result_free(&r);
+
+	r = run_cli(NULL, "--config", config_path, "token", "test", flow_user,
+		    NULL);
+	ck_assert_int_eq(r.status, EXIT_NOT_FOUND);
+	ck_assert_str_eq(r.out, "");
+	cli_result_free(&r);
+	free(token);
+	free(flow_user);
+}
+END_TEST
+
+START_TEST(test_token_leaves_session_open)
+{
+	char *flow_user = tu_unique("open");
+	struct json_object *requests;
+	struct cli_result r;
+
+	store_item("test", flow_user, TU_USER, NULL);
+	tu_server_reset();
+	r = run_cli(TU_PASSWORD, "--config", config_path, "token", "test",
+		    flow_user, "--password-stdin", NULL);
+	ck_assert_int_eq(r.status, EXIT_OK);
+	cli_result_free(&r);
+
+	/* The printed token must stay usable after the program exits. */
+	requests = tu_server_requests();
+	ck_assert_uint_eq(count_token_requests(requests, "test"), 1);
+	ck_assert_uint_eq(count_requests(requests, "test", "logout"), 0);
+	json_object_put(requests);
+	free(flow_user);
+}
+END_TEST
+
+START_TEST(test_logout_ends_cached_session)
+{
+	char *flow_user = tu_unique("logout");
+	struct json_object *requests;
+	struct cli_result r;
+
+	if (!kernel_keyring_usable())
+		return;
+	store_item("test", flow_user, TU_USER, TU_PASSWORD);
+	/* A reset also ends the server's sessions, so there is none
+	 * between the grant and the logout. */
+	tu_server_reset();
+	free(get_token_output(flow_user));
+
+	r = run_cli(NULL, "--config", config_path, "logout", "test", flow_user,
+		    NULL);
+	ck_assert_int_eq(r.status, EXIT_OK);
+	cli_result_free(&r);
+	requests = tu_server_requests();
+	ck_assert_uint_eq(count_requests(requests, "test", "logout"), 1);
+	json_object_put(requests);
+
+	/* The cached token is gone, so the next one needs a grant. */
+	free(get_token_output(flow_user));
+	requests = tu_server_requests();
+	ck_assert_uint_eq(count_token_requests(requests, "test"), 2);
+	json_object_put(requests);
+	free(flow_user);
+}
+END_TEST
+
+START_TEST(test_logout_without_session_not_found)
+{
+	char *flow_user = tu_unique("no-session");
+	struct cli_result r;
+
+	store_item("test", flow_user, TU_USER, TU_PASSWORD);
+	r = run_cli(NULL, "--config", config_path, "logout", "test", flow_user,
+		    NULL);
+	ck_assert_int_eq(r.status, EXIT_NOT_FOUND);
+	cli_result_free(&r);
+	free(flow_user);
+}
+END_TEST
+
 /* ---- configuration ---- */
 
 START_TEST(test_http_token_url_config_invalid)
@@ -767,7 +922,7 @@ START_TEST(test_large_token_repeats_grant)
 	struct cli_result r;
 
 	ck_assert_int_ne(asprintf(&body,
-				  "{\"access_token\":\"%s\",\"token_type\":\"Bearer\",\"expires_in\":60}",
+				  "{\"access_token\":\"%s\",\"token_type\":\"Bearer\",\"expires_in\":300}",
 				  token), -1);
 	tu_server_put_canned("large", 200,
 			     "{\"Content-Type\":\"application/json\"}", body);
@@ -790,10 +945,12 @@ START_TEST(test_large_token_repeats_grant)
 	ck_assert_str_eq(r.out, expected);
 	cli_result_free(&r);
 
-	/* The first call's token did not fit, so the grant ran twice. A
-	 * canned realm records its requests without form fields. */
+	/* The first call's token did not fit. The library keeps the token
+	 * of that call in its context cache until shortly before it
+	 * expires, so the repeat is served from there without a second
+	 * grant. A canned realm records its requests without form fields. */
 	requests = tu_server_requests();
-	ck_assert_uint_eq(count_token_requests(requests, "large"), 2);
+	ck_assert_uint_eq(count_token_requests(requests, "large"), 1);
 	json_object_put(requests);
 	unlink(config);
 	free(expected);
@@ -1067,7 +1224,7 @@ START_TEST(test_help_documents_exit_codes)
 		"8  unavailable", "9  try again later", "10  protocol error",
 	};
 	static const char *const commands[] = {
-		"store", "lookup", "clear", "list", "token", "check",
+		"store", "lookup", "clear", "list", "token", "logout", "check",
 	};
 	struct cli_result r = run_cli(NULL, "--help", NULL);
 	size_t i;
@@ -1354,6 +1511,16 @@ static Suite *cli_suite(void)
 	tcase_add_test(tc, test_check_good_connector);
 	tcase_add_test(tc, test_check_no_direct_grants_rejected);
 	tcase_add_test(tc, test_full_stdout_fails);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("token cache");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_second_token_served_from_cache);
+	tcase_add_test(tc, test_clear_drops_cached_token);
+	tcase_add_test(tc, test_token_leaves_session_open);
+	tcase_add_test(tc, test_logout_ends_cached_session);
+	tcase_add_test(tc, test_logout_without_session_not_found);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("configuration path");
