@@ -59,7 +59,7 @@ static int parse_token_request(int argc, char **argv,
 	request->flow_user = positional[2];
 	if (request->config == NULL)
 		request->config = getenv("FLOWCRED_CONFIG");
-	if (request->config == NULL)
+	if (request->config == NULL || request->config[0] == '\0')
 		request->config = FLOWCRED_DEFAULT_CONFIG;
 	return 1;
 }
