@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,7 @@ static const SecretSchema credential_schema = {
 static int bus_used;
 
 struct fc_keyring {
-	GMutex lock;
+	pthread_mutex_t lock;
 	int forked;		/* in a child after the parent used D-Bus */
 	SecretService *service;	/* guarded by lock */
 	int timeout_ms;
@@ -43,7 +44,7 @@ struct fc_keyring *fc_keyring_new(long timeout_ms,
 
 	if (keyring == NULL)
 		return NULL;
-	g_mutex_init(&keyring->lock);
+	pthread_mutex_init(&keyring->lock, NULL);
 	keyring->timeout_ms = (int)timeout_ms;
 	keyring->logger = logger;
 	return keyring;
@@ -51,7 +52,7 @@ struct fc_keyring *fc_keyring_new(long timeout_ms,
 
 void fc_keyring_after_fork(struct fc_keyring *keyring)
 {
-	g_mutex_init(&keyring->lock);
+	pthread_mutex_init(&keyring->lock, NULL);
 	/* The parent's proxy is dropped without unref: freeing it would
 	 * talk to the parent's GDBus worker. */
 	keyring->service = NULL;
@@ -65,7 +66,7 @@ void fc_keyring_free(struct fc_keyring *keyring)
 		return;
 	if (!keyring->forked)
 		g_clear_object(&keyring->service);
-	g_mutex_clear(&keyring->lock);
+	pthread_mutex_destroy(&keyring->lock);
 	free(keyring);
 }
 
@@ -73,10 +74,10 @@ void fc_keyring_free(struct fc_keyring *keyring)
  * service or the bus went away, so the next call connects again. */
 static void forget_service(struct fc_keyring *keyring, SecretService *service)
 {
-	g_mutex_lock(&keyring->lock);
+	pthread_mutex_lock(&keyring->lock);
 	if (keyring->service == service)
 		g_clear_object(&keyring->service);
-	g_mutex_unlock(&keyring->lock);
+	pthread_mutex_unlock(&keyring->lock);
 }
 
 /* Turns a GError from a Secret Service call into a status and a detail
@@ -170,7 +171,7 @@ static flowcred_status get_service(struct fc_keyring *keyring,
 			  "after exec(), or get the token before fork()");
 		return FLOWCRED_UNAVAILABLE;
 	}
-	g_mutex_lock(&keyring->lock);
+	pthread_mutex_lock(&keyring->lock);
 	if (keyring->service != NULL &&
 	    g_dbus_connection_is_closed(
 		    g_dbus_proxy_get_connection(G_DBUS_PROXY(keyring->service))))
@@ -215,7 +216,7 @@ static flowcred_status get_service(struct fc_keyring *keyring,
 	*service_out = g_object_ref(service);
 	status = FLOWCRED_OK;
 out:
-	g_mutex_unlock(&keyring->lock);
+	pthread_mutex_unlock(&keyring->lock);
 	if (bus != NULL)
 		g_object_unref(bus);
 	if (error != NULL)

@@ -672,7 +672,7 @@ START_TEST(test_exported_symbols_match_header)
 		}
 		ck_assert_uint_lt(exported_count, 64);
 		ck_assert_uint_lt(strlen(name), 64);
-		snprintf(exported[exported_count++], 64, "%s", name);
+		snprintf(exported[exported_count++], 64, "%.63s", name);
 	}
 
 	for (i = 0; i < exported_count; i++)
