@@ -29,12 +29,15 @@
 # or always with FLOWCRED_TEST_VERBOSE=1.
 #
 # Other settings: FLOWCRED_TEST_FIXTURE (realm fixture for the server,
-# default tests/server/fixture.json), NODE (node binary, default node).
+# default tests/server/fixture.json), NODE (node binary, default node),
+# FLOWCRED_TEST_SERVER_DIR (the token server's folder with its
+# node_modules, default tests/server; make distcheck points it at the
+# source tree, since a release tarball carries no node_modules).
 
 set -u
 
 harness_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-server_dir=$(cd "$harness_dir/../server" && pwd)
+server_dir=$(cd "${FLOWCRED_TEST_SERVER_DIR:-$harness_dir/../server}" && pwd)
 self=$harness_dir/with-services.sh
 
 STARTUP_TIMEOUT_S=10
