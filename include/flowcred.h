@@ -2,7 +2,7 @@
  *
  * This is the stable C ABI of libflowcred.so.1. A host (the Flow server, a
  * PAM module, the flowcred CLI) opens a context from a configuration file,
- * then asks it for bearer tokens by connector name and Flow user. The
+ * then requests bearer tokens from it by connector name and Flow user. The
  * library reads the IFS user ID and, for machine workflows, the password
  * from the Secret Service keyring, performs the grant, and copies the token
  * into a buffer the caller owns, so no secret crosses allocators.
@@ -171,8 +171,8 @@ FLOWCRED_EXPORT flowcred_status flowcred_set_option(flowcred_ctx *ctx,
  *
  * On FLOWCRED_OK the token, NUL-terminated, is in token and its length
  * without the NUL in *token_len. On FLOWCRED_BUFFER_TOO_SMALL *token_len
- * is the size token_size must have, NUL included, and token holds no part
- * of the secret. token_type, if not NULL, receives the token type ("Bearer")
+ * is the size token_size must have, NUL included, and token contains no
+ * part of the secret. token_type, if not NULL, receives the token type ("Bearer")
  * and must be at least FLOWCRED_TOKEN_TYPE_MAX bytes. expires_at, if not
  * NULL, receives the expiry as seconds since the Epoch (UTC). Outputs are
  * written only on success, except *token_len as described.
@@ -218,8 +218,8 @@ flowcred_store_credentials(flowcred_ctx *ctx, const char *connector,
 /* Looks up the keyring item of a Flow user of a connector without
  * returning its password. ifs_user receives the IFS user ID,
  * NUL-terminated; on FLOWCRED_BUFFER_TOO_SMALL *ifs_user_len is the size
- * needed, NUL included, otherwise its length. *has_password tells whether
- * a password is stored. */
+ * needed, NUL included, otherwise its length. *has_password is set to 1
+ * when a password is stored, else 0. */
 FLOWCRED_EXPORT FLOWCRED_WARN_UNUSED flowcred_status
 flowcred_lookup_credentials(flowcred_ctx *ctx, const char *connector,
 			    const char *flow_user,

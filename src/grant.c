@@ -15,7 +15,7 @@
 #include "text.h"
 #include "wipe.h"
 
-/* Longest lifetime accepted in expires_in, in seconds (one year). A
+/* Maximum lifetime accepted in expires_in, in seconds (one year). A
  * larger value is taken for a broken response, not for a token. */
 #define FC_LIFETIME_MAX (366LL * 24 * 3600)
 
@@ -25,7 +25,7 @@
 /* Characters of untrusted text quoted in a detail message. */
 #define FC_PREVIEW_MAX 120
 
-/* Longest back-off taken from a Retry-After header, in seconds. */
+/* Maximum back-off taken from a Retry-After header, in seconds. */
 #define FC_RETRY_AFTER_MAX 3600
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;

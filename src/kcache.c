@@ -11,7 +11,7 @@
 #include "text.h"
 #include "wipe.h"
 
-/* Longest time a record stays in the kernel keyring, in seconds. */
+/* Maximum time a record stays in the kernel keyring, in seconds. */
 #define FC_KCACHE_TIMEOUT_MAX (24 * 3600)
 
 static int describe(flowcred_ctx *ctx, const struct fc_connector *c,

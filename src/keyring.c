@@ -81,7 +81,7 @@ static void forget_service(struct fc_keyring *keyring, SecretService *service)
 }
 
 /* Turns a GError from a Secret Service call into a status and a detail
- * that tells the admin what to do. */
+ * with the admin's next step. */
 static flowcred_status classify_error(struct fc_keyring *keyring,
 				      SecretService *service,
 				      const GError *error, const char *action,
@@ -193,7 +193,7 @@ static flowcred_status get_service(struct fc_keyring *keyring,
 		goto out;
 	}
 	/* GLib's shared session bus ends the whole process when the bus
-	 * closes unless told otherwise; a host must survive that. */
+	 * closes unless exit-on-close is turned off, and a host must survive that. */
 	g_dbus_connection_set_exit_on_close(bus, FALSE);
 	if (!provider_present(bus, keyring->timeout_ms)) {
 		fc_detail(detail, detail_size,
@@ -475,8 +475,8 @@ flowcred_status fc_keyring_store(struct fc_keyring *keyring,
 					detail_size);
 		goto out;
 	}
-	/* The new item is in place; now drop the pair's items that name a
-	 * different IFS user, so the pair never has no item at all. */
+	/* The new item is in place. Only now are the pair's items that name
+	 * a different IFS user deleted, so the pair always has an item. */
 	status = search_items(keyring, service, connector, flow_user,
 			      "store credentials", &items, detail,
 			      detail_size);

@@ -11,7 +11,7 @@
 #include "text.h"
 #include "wipe.h"
 
-/* Longest cache key: two names, the separators and a fingerprint. */
+/* Maximum length of a cache key: two names, the separators and a fingerprint. */
 #define FC_KEY_MAX (2 * FC_NAME_MAX + FC_FINGERPRINT_LEN + 8)
 
 /* Separator inside cache keys; fc_name_valid() rejects it in names. */
@@ -240,7 +240,7 @@ static flowcred_status read_credentials(flowcred_ctx *ctx,
 }
 
 /* Uses the refresh token. Returns FLOWCRED_OK with the new token, or the
- * failure; *fall_back tells whether a password grant may follow. */
+ * failure; *fall_back is set when a password grant may follow. */
 static flowcred_status refresh(flowcred_ctx *ctx, const struct fc_connector *c,
 			       const char *refresh_token,
 			       struct fc_grant_result *result, int *fall_back,
@@ -606,8 +606,8 @@ static GPtrArray *take_sessions(flowcred_ctx *ctx, const char *connector,
 	return tokens;
 }
 
-/* Tells whether tokens holds a copy of s: the context and the kernel key
- * cache can hold the same session. */
+/* Returns 1 when tokens contains a copy of s. The context and the kernel
+ * key cache can both contain the same session. */
 static int contains_string(GPtrArray *tokens, const char *s)
 {
 	guint i;
