@@ -162,6 +162,7 @@ machine_section() {
 		echo "| python3-keyring | $(package_version python3-keyring) |"
 		echo "| python3-requests-oauthlib | $(package_version python3-requests-oauthlib) |"
 		echo "| compiler flags | $(sed -n 's/^CFLAGS = //p' "$builddir/Makefile" 2>/dev/null) |"
+		echo "| load average at the start (1, 5, 15 min) | $(cut -d ' ' -f 1-3 /proc/loadavg) |"
 	} >"$results"
 }
 
@@ -365,7 +366,7 @@ machine_section
 run_bench store
 
 section "1. Cached token in process"
-note "flowcred_get_token() for a machine-workflow user (stored password) whose token is cached; each batch is timed as a whole, ns per call is the batch time divided by the calls of one thread."
+note "flowcred_get_token() with the token cached: \"stored\" is a machine-workflow user (password in the keyring), \"typed\" an interactive user whose password the call passes, which the library fingerprints (HMAC-SHA-256) on every call to find its entry. The variants take turns batch by batch; each batch is timed as a whole, and ns per call is the batch time divided by the calls of one thread."
 note ""
 run_bench cached "${cached_args[@]}"
 
@@ -393,6 +394,8 @@ say "bench-memory $memory_entries"
 	exit 1
 }
 
+note ""
+note "Load average at the end (1, 5, 15 min): $(cut -d ' ' -f 1-3 /proc/loadavg). Anything above 0 on these 2 CPUs is other work competing with the benchmark."
 cp "$results" "$output"
 cat "$results"
 say "results written to $output"
