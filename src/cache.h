@@ -18,6 +18,9 @@ struct fc_entry {
 	char *connector;
 	char *flow_user;
 	char *ifs_user;		/* NULL until the keyring was read */
+	/* Fingerprint of the stored password behind the token, "" for a
+	 * typed one. */
+	char fingerprint[FC_FINGERPRINT_LEN + 1];
 	char *access_token;	/* NULL when none is cached */
 	size_t access_token_len;
 	char *refresh_token;

@@ -94,7 +94,10 @@ static flowcred_status read_file(const char *path, int holds_secret,
 	int fd;
 	int rc;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer. The mode
+	 * check below rejects anything that is not a regular file before a
+	 * single byte is read. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		fc_detail(detail, detail_size, "%s: cannot open: %s", path,
 			  strerror(errno));
@@ -253,6 +256,32 @@ static long get_integer(struct group_parser *p, const char *key,
 	return result;
 }
 
+/* Returns a copy of url for messages, with any user name and password
+ * between "//" and "@" replaced by "***", or NULL when out of memory. A
+ * URL that libcurl cannot parse has no parts to ask it for, so this is
+ * done on the text. */
+static char *redact_url(const char *url)
+{
+	const char *start = strstr(url, "//");
+	const char *end;
+	const char *at = NULL;
+	char *shown;
+
+	if (start == NULL)
+		return strdup(url);
+	start += 2;
+	end = start + strcspn(start, "/?#");
+	for (const char *c = start; c < end; c++) {
+		if (*c == '@')
+			at = c;
+	}
+	if (at == NULL)
+		return strdup(url);
+	if (asprintf(&shown, "%.*s***%s", (int)(start - url), url, at) < 0)
+		return NULL;
+	return shown;
+}
+
 /* Checks an absolute URL with libcurl's parser and returns its scheme,
  * malloc'd, or NULL with the error recorded. */
 static char *check_url(struct group_parser *p, const char *key,
@@ -264,6 +293,7 @@ static char *check_url(struct group_parser *p, const char *key,
 	char *user = NULL;
 	char *fragment = NULL;
 	char *result = NULL;
+	char *shown;
 	CURLUcode rc;
 
 	if (u == NULL) {
@@ -272,8 +302,11 @@ static char *check_url(struct group_parser *p, const char *key,
 	}
 	rc = curl_url_set(u, CURLUPART_URL, url, 0);
 	if (rc != CURLUE_OK) {
-		parser_error(p, key, "invalid URL '%s': %s", url,
+		shown = redact_url(url);
+		parser_error(p, key, "invalid URL '%s': %s",
+			     shown != NULL ? shown : "(not shown)",
 			     curl_url_strerror(rc));
+		free(shown);
 		goto out;
 	}
 	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
@@ -291,8 +324,7 @@ static char *check_url(struct group_parser *p, const char *key,
 		goto out;
 	}
 	if (curl_url_get(u, CURLUPART_FRAGMENT, &fragment, 0) == CURLUE_OK) {
-		parser_error(p, key, "invalid URL '%s': it has a fragment",
-			     url);
+		parser_error(p, key, "invalid URL: it has a fragment");
 		goto out;
 	}
 	result = strdup(scheme);
@@ -460,14 +492,31 @@ static void parse_client(struct group_parser *p, struct fc_connector *c)
 			     "basic needs client_secret or client_secret_file");
 }
 
+/* Checks that path names a regular file this process can read, without
+ * blocking on a FIFO or device. */
+static void check_readable_file(struct group_parser *p, const char *key,
+				const char *path)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+	if (fd < 0) {
+		parser_error(p, key, "cannot read '%s': %s", path,
+			     strerror(errno));
+		return;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		parser_error(p, key, "'%s' is not a regular file", path);
+	close(fd);
+}
+
 static void parse_transport(struct group_parser *p, struct fc_connector *c)
 {
 	char *scheme;
 
 	c->ca_file = get_string(p, "ca_file");
-	if (c->ca_file != NULL && access(c->ca_file, R_OK) != 0)
-		parser_error(p, "ca_file", "cannot read '%s': %s", c->ca_file,
-			     strerror(errno));
+	if (c->ca_file != NULL)
+		check_readable_file(p, "ca_file", c->ca_file);
 
 	c->proxy = get_string(p, "proxy");
 	if (c->proxy != NULL) {
@@ -590,9 +639,16 @@ static int keyfile_holds_secret(GKeyFile *keyfile)
 	int found = 0;
 	size_t i;
 
-	for (i = 0; groups[i] != NULL && !found; i++)
+	for (i = 0; groups[i] != NULL && !found; i++) {
+		gchar *proxy = g_key_file_get_value(keyfile, groups[i], "proxy",
+						    NULL);
+
+		/* A proxy URL with a password is a secret too. */
 		found = g_key_file_has_key(keyfile, groups[i], "client_secret",
-					   NULL);
+					   NULL) ||
+			(proxy != NULL && strchr(proxy, '@') != NULL);
+		g_free(proxy);
+	}
 	g_strfreev(groups);
 	return found;
 }
@@ -661,8 +717,9 @@ flowcred_status fc_config_load(const char *path,
 	}
 	if ((mode & S_IROTH) != 0 && keyfile_holds_secret(keyfile)) {
 		fc_detail(detail, detail_size,
-			  "%s: mode %04o lets others read a client secret; "
-			  "run chmod o-r %s (0640 or 0600)", path, mode, path);
+			  "%s: mode %04o lets others read a client secret or "
+			  "proxy password; run chmod o-r %s (0640 or 0600)",
+			  path, mode, path);
 		status = FLOWCRED_CONFIG;
 		goto out;
 	}

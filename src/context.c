@@ -235,12 +235,18 @@ flowcred_store_credentials(flowcred_ctx *ctx, const char *connector,
 	}
 	status = fc_keyring_store(ctx->keyring, connector, flow_user, ifs_user,
 				  password, detail, detail_size);
-	if (status == FLOWCRED_OK)
-		fc_log(&ctx->logger, LOG_NOTICE,
-		       "connector '%s': stored credentials of Flow user '%s' "
-		       "(IFS user '%s', %s)", connector, flow_user, ifs_user,
-		       password != NULL ? "with password" : "interactive");
-	return status;
+	if (status != FLOWCRED_OK)
+		return status;
+	/* Tokens obtained with the old credentials must not outlive them. */
+	fc_ctx_enter(ctx);
+	fc_token_forget(ctx, connector, flow_user);
+	if (ctx->kernel_cache)
+		fc_kcache_remove(ctx, c, flow_user);
+	fc_log(&ctx->logger, LOG_NOTICE,
+	       "connector '%s': stored credentials of Flow user '%s' (IFS user "
+	       "'%s', %s)", connector, flow_user, ifs_user,
+	       password != NULL ? "with password" : "interactive");
+	return FLOWCRED_OK;
 }
 
 FLOWCRED_EXPORT flowcred_status

@@ -658,7 +658,11 @@ static flowcred_status post_form(struct fc_http *http,
 	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (c->ca_file != NULL)
 		curl_easy_setopt(curl, CURLOPT_CAINFO, c->ca_file);
+	/* The configured proxy, or none, whatever the proxy variables in
+	 * the host's environment say: "" for CURLOPT_PROXY disables proxies
+	 * and "" for CURLOPT_NOPROXY overrides no_proxy. */
 	curl_easy_setopt(curl, CURLOPT_PROXY, c->proxy != NULL ? c->proxy : "");
+	curl_easy_setopt(curl, CURLOPT_NOPROXY, "");
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, c->timeout_ms);

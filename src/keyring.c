@@ -1,9 +1,11 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <gio/gio.h>
 #include <libsecret/secret.h>
@@ -70,6 +72,93 @@ void fc_keyring_free(struct fc_keyring *keyring)
 	free(keyring);
 }
 
+/* A cancellable that a POSIX timer cancels when the keyring_timeout of
+ * one keyring operation has passed. GDBus bounds its method calls, but
+ * not connecting to the bus or libsecret's setup of a session, which use
+ * D-Bus's 25-second default or no bound at all; every libsecret and GIO
+ * call of the operation takes this cancellable. */
+struct watchdog {
+	GCancellable *cancellable;
+	int refs;		/* the operation's and, while armed, the timer's */
+};
+
+static void watchdog_unref(struct watchdog *watchdog)
+{
+	if (__atomic_sub_fetch(&watchdog->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	g_object_unref(watchdog->cancellable);
+	free(watchdog);
+}
+
+static void watchdog_fire(union sigval value)
+{
+	struct watchdog *watchdog = value.sival_ptr;
+
+	g_cancellable_cancel(watchdog->cancellable);
+	watchdog_unref(watchdog);
+}
+
+/* One keyring operation with its deadline. */
+struct keyring_call {
+	struct watchdog *watchdog;
+	GCancellable *cancellable;	/* NULL when out of memory */
+	timer_t timer;
+	int armed;
+};
+
+static void call_begin(const struct fc_keyring *keyring,
+		       struct keyring_call *call)
+{
+	struct sigevent event;
+	struct itimerspec expiry;
+	struct watchdog *watchdog;
+
+	memset(call, 0, sizeof(*call));
+	watchdog = calloc(1, sizeof(*watchdog));
+	if (watchdog == NULL)
+		return;
+	watchdog->cancellable = g_cancellable_new();
+	watchdog->refs = 2;
+	memset(&event, 0, sizeof(event));
+	event.sigev_notify = SIGEV_THREAD;
+	event.sigev_notify_function = watchdog_fire;
+	event.sigev_value.sival_ptr = watchdog;
+	memset(&expiry, 0, sizeof(expiry));
+	expiry.it_value.tv_sec = keyring->timeout_ms / 1000;
+	expiry.it_value.tv_nsec = (long)(keyring->timeout_ms % 1000) * 1000000;
+	if (timer_create(CLOCK_MONOTONIC, &event, &call->timer) == 0) {
+		if (timer_settime(call->timer, 0, &expiry, NULL) == 0)
+			call->armed = 1;
+		else
+			timer_delete(call->timer);
+	}
+	if (!call->armed)
+		watchdog->refs = 1;
+	call->watchdog = watchdog;
+	call->cancellable = watchdog->cancellable;
+}
+
+static void call_end(struct keyring_call *call)
+{
+	struct itimerspec disarm;
+	struct itimerspec before;
+
+	if (call->watchdog == NULL)
+		return;
+	if (call->armed) {
+		/* Disarming returns the time that was left: none means the
+		 * timer fired, and its callback releases its own reference. */
+		memset(&disarm, 0, sizeof(disarm));
+		memset(&before, 0, sizeof(before));
+		timer_settime(call->timer, 0, &disarm, &before);
+		timer_delete(call->timer);
+		if (before.it_value.tv_sec != 0 || before.it_value.tv_nsec != 0)
+			watchdog_unref(call->watchdog);
+	}
+	watchdog_unref(call->watchdog);
+	call->watchdog = NULL;
+}
+
 /* Forgets the cached connection after a failure that suggests the
  * service or the bus went away, so the next call connects again. */
 static void forget_service(struct fc_keyring *keyring, SecretService *service)
@@ -94,6 +183,7 @@ static flowcred_status classify_error(struct fc_keyring *keyring,
 		return FLOWCRED_UNAVAILABLE;
 	}
 	if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT) ||
+	    g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
 	    g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_TIMEOUT) ||
 	    g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_TIMED_OUT) ||
 	    g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_NO_REPLY)) {
@@ -113,7 +203,8 @@ static flowcred_status classify_error(struct fc_keyring *keyring,
 /* Tells whether some process owns, or D-Bus can start, the Secret
  * Service, so a missing provider is reported as such and not as a
  * timeout. */
-static int provider_present(GDBusConnection *bus, int timeout_ms)
+static int provider_present(GDBusConnection *bus, int timeout_ms,
+			    GCancellable *cancellable)
 {
 	GVariant *reply;
 	GVariantIter *names = NULL;
@@ -129,7 +220,7 @@ static int provider_present(GDBusConnection *bus, int timeout_ms)
 							  SECRETS_BUS_NAME),
 					    G_VARIANT_TYPE("(b)"),
 					    G_DBUS_CALL_FLAGS_NONE, timeout_ms,
-					    NULL, NULL);
+					    cancellable, NULL);
 	if (reply != NULL) {
 		g_variant_get(reply, "(b)", &owned);
 		g_variant_unref(reply);
@@ -142,7 +233,7 @@ static int provider_present(GDBusConnection *bus, int timeout_ms)
 					    "ListActivatableNames", NULL,
 					    G_VARIANT_TYPE("(as)"),
 					    G_DBUS_CALL_FLAGS_NONE, timeout_ms,
-					    NULL, NULL);
+					    cancellable, NULL);
 	if (reply == NULL)
 		return 0;
 	g_variant_get(reply, "(as)", &names);
@@ -156,6 +247,7 @@ static int provider_present(GDBusConnection *bus, int timeout_ms)
 /* Returns a new reference to the Secret Service connection, connecting
  * first when there is none or the old one was closed. */
 static flowcred_status get_service(struct fc_keyring *keyring,
+				   GCancellable *cancellable,
 				   SecretService **service_out,
 				   char *detail, size_t detail_size)
 {
@@ -183,7 +275,15 @@ static flowcred_status get_service(struct fc_keyring *keyring,
 	}
 
 	__atomic_store_n(&bus_used, 1, __ATOMIC_RELAXED);
-	bus = g_bus_get_sync(G_BUS_TYPE_SESSION, NULL, &error);
+	bus = g_bus_get_sync(G_BUS_TYPE_SESSION, cancellable, &error);
+	if (bus == NULL && g_error_matches(error, G_IO_ERROR,
+					   G_IO_ERROR_CANCELLED)) {
+		fc_detail(detail, detail_size,
+			  "the D-Bus session bus did not answer within %d ms "
+			  "(keyring_timeout); check DBUS_SESSION_BUS_ADDRESS",
+			  keyring->timeout_ms);
+		goto out;
+	}
 	if (bus == NULL) {
 		fc_detail(detail, detail_size,
 			  "no D-Bus session bus (%s); run inside a session with "
@@ -195,7 +295,7 @@ static flowcred_status get_service(struct fc_keyring *keyring,
 	/* GLib's shared session bus ends the whole process when the bus
 	 * closes unless exit-on-close is turned off, and a host must survive that. */
 	g_dbus_connection_set_exit_on_close(bus, FALSE);
-	if (!provider_present(bus, keyring->timeout_ms)) {
+	if (!provider_present(bus, keyring->timeout_ms, cancellable)) {
 		fc_detail(detail, detail_size,
 			  "no Secret Service provider on the session bus; start "
 			  "gnome-keyring-daemon --components=secrets (see "
@@ -203,8 +303,16 @@ static flowcred_status get_service(struct fc_keyring *keyring,
 		goto out;
 	}
 	service = secret_service_open_sync(SECRET_TYPE_SERVICE, NULL,
-					   SECRET_SERVICE_OPEN_SESSION, NULL,
-					   &error);
+					   SECRET_SERVICE_OPEN_SESSION,
+					   cancellable, &error);
+	if (service == NULL && g_error_matches(error, G_IO_ERROR,
+					       G_IO_ERROR_CANCELLED)) {
+		fc_detail(detail, detail_size,
+			  "the Secret Service did not answer within %d ms "
+			  "(keyring_timeout); check that gnome-keyring-daemon "
+			  "is running and not stopped", keyring->timeout_ms);
+		goto out;
+	}
 	if (service == NULL) {
 		fc_detail(detail, detail_size,
 			  "cannot open the Secret Service: %s", error->message);
@@ -245,6 +353,7 @@ static GHashTable *new_attributes(const char *connector,
  * anything, so no prompt can appear. */
 static flowcred_status search_items(struct fc_keyring *keyring,
 				    SecretService *service,
+				    GCancellable *cancellable,
 				    const char *connector,
 				    const char *flow_user, const char *action,
 				    GList **items_out,
@@ -259,7 +368,7 @@ static flowcred_status search_items(struct fc_keyring *keyring,
 						attributes,
 						SECRET_SEARCH_ALL |
 						SECRET_SEARCH_LOAD_SECRETS,
-						NULL, &error);
+						cancellable, &error);
 	if (error != NULL) {
 		status = classify_error(keyring, service, error, action,
 					detail, detail_size);
@@ -341,6 +450,7 @@ flowcred_status fc_keyring_lookup(struct fc_keyring *keyring,
 				  char **ifs_user_out, char **password_out,
 				  char *detail, size_t detail_size)
 {
+	struct keyring_call call;
 	SecretService *service = NULL;
 	GHashTable *attributes = NULL;
 	GList *items = NULL;
@@ -349,10 +459,13 @@ flowcred_status fc_keyring_lookup(struct fc_keyring *keyring,
 	char *ifs_user = NULL;
 	char *password = NULL;
 
-	status = get_service(keyring, &service, detail, detail_size);
+	call_begin(keyring, &call);
+	status = get_service(keyring, call.cancellable, &service, detail,
+			     detail_size);
 	if (status != FLOWCRED_OK)
 		goto out;
-	status = search_items(keyring, service, connector, flow_user,
+	status = search_items(keyring, service, call.cancellable,
+			      connector, flow_user,
 			      "look up credentials", &items, detail,
 			      detail_size);
 	if (status != FLOWCRED_OK)
@@ -399,6 +512,7 @@ flowcred_status fc_keyring_lookup(struct fc_keyring *keyring,
 	*ifs_user_out = ifs_user;
 	ifs_user = NULL;
 out:
+	call_end(&call);
 	free(ifs_user);
 	fc_clear_string(&password);
 	if (attributes != NULL)
@@ -413,7 +527,7 @@ out:
  * or all of them when keep_ifs_user is NULL. Returns how many were
  * deleted, or -1 with the status in *status_out. */
 static int delete_items(struct fc_keyring *keyring, SecretService *service,
-			GList *items, const char *keep_ifs_user,
+			GCancellable *cancellable, GList *items, const char *keep_ifs_user,
 			flowcred_status *status_out,
 			char *detail, size_t detail_size)
 {
@@ -431,7 +545,7 @@ static int delete_items(struct fc_keyring *keyring, SecretService *service,
 		g_hash_table_unref(attributes);
 		if (keep)
 			continue;
-		if (!secret_item_delete_sync(l->data, NULL, &error)) {
+		if (!secret_item_delete_sync(l->data, cancellable, &error)) {
 			*status_out = classify_error(keyring, service, error,
 						     "delete a keyring item",
 						     detail, detail_size);
@@ -448,6 +562,7 @@ flowcred_status fc_keyring_store(struct fc_keyring *keyring,
 				 const char *ifs_user, const char *password,
 				 char *detail, size_t detail_size)
 {
+	struct keyring_call call;
 	SecretService *service = NULL;
 	GHashTable *attributes = NULL;
 	SecretValue *value = NULL;
@@ -456,7 +571,9 @@ flowcred_status fc_keyring_store(struct fc_keyring *keyring,
 	flowcred_status status;
 	char *label = NULL;
 
-	status = get_service(keyring, &service, detail, detail_size);
+	call_begin(keyring, &call);
+	status = get_service(keyring, call.cancellable, &service, detail,
+			     detail_size);
 	if (status != FLOWCRED_OK)
 		goto out;
 	if (asprintf(&label, "flowcred: %s / %s", connector, flow_user) < 0) {
@@ -469,7 +586,7 @@ flowcred_status fc_keyring_store(struct fc_keyring *keyring,
 				 "text/plain");
 	if (!secret_service_store_sync(service, &credential_schema, attributes,
 				       SECRET_COLLECTION_DEFAULT, label, value,
-				       NULL, &error)) {
+				       call.cancellable, &error)) {
 		status = classify_error(keyring, service, error,
 					"store credentials", detail,
 					detail_size);
@@ -477,13 +594,15 @@ flowcred_status fc_keyring_store(struct fc_keyring *keyring,
 	}
 	/* The new item is in place. Only now are the pair's items that name
 	 * a different IFS user deleted, so the pair always has an item. */
-	status = search_items(keyring, service, connector, flow_user,
+	status = search_items(keyring, service, call.cancellable,
+			      connector, flow_user,
 			      "store credentials", &items, detail,
 			      detail_size);
 	if (status == FLOWCRED_OK)
-		delete_items(keyring, service, items, ifs_user, &status,
+		delete_items(keyring, service, call.cancellable, items, ifs_user, &status,
 			     detail, detail_size);
 out:
+	call_end(&call);
 	if (value != NULL)
 		secret_value_unref(value);
 	if (attributes != NULL)
@@ -501,20 +620,24 @@ flowcred_status fc_keyring_clear(struct fc_keyring *keyring,
 				 const char *connector, const char *flow_user,
 				 char *detail, size_t detail_size)
 {
+	struct keyring_call call;
 	SecretService *service = NULL;
 	GList *items = NULL;
 	flowcred_status status;
 	int deleted;
 
-	status = get_service(keyring, &service, detail, detail_size);
+	call_begin(keyring, &call);
+	status = get_service(keyring, call.cancellable, &service, detail,
+			     detail_size);
 	if (status != FLOWCRED_OK)
 		goto out;
-	status = search_items(keyring, service, connector, flow_user,
+	status = search_items(keyring, service, call.cancellable,
+			      connector, flow_user,
 			      "clear credentials", &items, detail,
 			      detail_size);
 	if (status != FLOWCRED_OK)
 		goto out;
-	deleted = delete_items(keyring, service, items, NULL, &status, detail,
+	deleted = delete_items(keyring, service, call.cancellable, items, NULL, &status, detail,
 			       detail_size);
 	if (deleted == 0) {
 		fc_detail(detail, detail_size,
@@ -523,6 +646,7 @@ flowcred_status fc_keyring_clear(struct fc_keyring *keyring,
 		status = FLOWCRED_NOT_FOUND;
 	}
 out:
+	call_end(&call);
 	g_list_free_full(items, g_object_unref);
 	if (service != NULL)
 		g_object_unref(service);
@@ -572,6 +696,7 @@ flowcred_status fc_keyring_list(struct fc_keyring *keyring,
 				flowcred_list_func func, void *userdata,
 				char *detail, size_t detail_size)
 {
+	struct keyring_call call;
 	struct list_entry *entries = NULL;
 	SecretService *service = NULL;
 	GList *items = NULL;
@@ -581,10 +706,13 @@ flowcred_status fc_keyring_list(struct fc_keyring *keyring,
 	size_t i;
 	GList *l;
 
-	status = get_service(keyring, &service, detail, detail_size);
+	call_begin(keyring, &call);
+	status = get_service(keyring, call.cancellable, &service, detail,
+			     detail_size);
 	if (status != FLOWCRED_OK)
 		goto out;
-	status = search_items(keyring, service, connector, NULL,
+	status = search_items(keyring, service, call.cancellable,
+			      connector, NULL,
 			      "list credentials", &items, detail, detail_size);
 	if (status != FLOWCRED_OK)
 		goto out;
@@ -604,8 +732,9 @@ flowcred_status fc_keyring_list(struct fc_keyring *keyring,
 	}
 	if (locked > 0) {
 		fc_detail(detail, detail_size,
-			  "%zu keyring items are in a locked collection; unlock "
-			  "it (see \"Headless keyring\" in the README)", locked);
+			  "%zu keyring item%s in a locked collection; unlock "
+			  "it (see \"Headless keyring\" in the README)", locked,
+			  locked == 1 ? " is" : "s are");
 		status = FLOWCRED_UNAVAILABLE;
 		goto out;
 	}
@@ -617,6 +746,7 @@ flowcred_status fc_keyring_list(struct fc_keyring *keyring,
 			break;
 	}
 out:
+	call_end(&call);
 	for (i = 0; entries != NULL && i < n; i++) {
 		free(entries[i].connector);
 		free(entries[i].flow_user);

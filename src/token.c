@@ -267,52 +267,82 @@ static flowcred_status refresh(flowcred_ctx *ctx, const struct fc_connector *c,
 
 /* Obtains a new token for a cache entry: with the refresh token while it
  * is valid, else, or when IFS refuses it, with the password grant. Only
- * one caller per entry runs this at a time. */
+ * one caller per entry runs this at a time.
+ *
+ * On entry *ifs_user and fingerprint describe the cached token: its IFS
+ * user (NULL for none) and the fingerprint of the stored password that
+ * obtained it ("" for none). The keyring is read first, so a changed IFS
+ * user or stored password ends the old session instead of refreshing
+ * it. On success both describe the new token. */
 static flowcred_status renew(flowcred_ctx *ctx, const struct fc_connector *c,
 			     const char *flow_user, const char *password,
 			     const char *refresh_token, char **ifs_user,
-			     struct fc_grant_result *result,
+			     char *fingerprint, struct fc_grant_result *result,
 			     char *detail, size_t detail_size)
 {
 	struct fc_grant_request request = { .grant_type = "password" };
-	char fingerprint[FC_FINGERPRINT_LEN + 1];
+	char current_fingerprint[FC_FINGERPRINT_LEN + 1] = "";
 	char *stored_password = NULL;
+	char *current_user = NULL;
 	flowcred_status status;
 	int fall_back = 1;
 
 	status = check_backoff(ctx, c, detail, detail_size);
 	if (status != FLOWCRED_OK)
 		return status;
+	status = read_credentials(ctx, c->name, flow_user, password,
+				  &current_user, &stored_password, detail,
+				  detail_size);
+	if (status == FLOWCRED_OK) {
+		if (password == NULL)
+			fc_cache_fingerprint(&ctx->cache, stored_password,
+					     current_fingerprint);
+		if (refresh_token != NULL && *ifs_user != NULL &&
+		    (strcmp(*ifs_user, current_user) != 0 ||
+		     strcmp(fingerprint, current_fingerprint) != 0)) {
+			fc_log(&ctx->logger, LOG_INFO,
+			       "connector '%s': the keyring item of Flow user "
+			       "'%s' changed; starting a new session", c->name,
+			       flow_user);
+			refresh_token = NULL;
+		}
+	} else if (refresh_token == NULL || status != FLOWCRED_UNAVAILABLE) {
+		/* No credentials, or none any more: a cleared item ends
+		 * the user's tokens. Only a keyring outage lets a refresh
+		 * go ahead unchecked. */
+		goto out;
+	}
+
 	if (refresh_token != NULL) {
 		status = refresh(ctx, c, refresh_token, result, &fall_back,
 				 detail, detail_size);
-		if (status == FLOWCRED_OK || !fall_back)
-			return status;
+		if (status == FLOWCRED_OK || !fall_back || current_user == NULL)
+			goto out;
 		fc_grant_result_clear(result);
 	}
 
-	if (password == NULL || *ifs_user == NULL) {
-		status = read_credentials(ctx, c->name, flow_user, password,
-					  ifs_user, &stored_password, detail,
-					  detail_size);
-		if (status != FLOWCRED_OK)
-			goto out;
-	}
 	if (password == NULL) {
-		fc_cache_fingerprint(&ctx->cache, stored_password, fingerprint);
-		status = check_guard(ctx, c, flow_user, *ifs_user, fingerprint,
-				     detail, detail_size);
+		status = check_guard(ctx, c, flow_user, current_user,
+				     current_fingerprint, detail, detail_size);
 		if (status != FLOWCRED_OK)
 			goto out;
 	}
-	request.username = *ifs_user;
+	request.username = current_user;
 	request.password = password != NULL ? password : stored_password;
 	status = fc_grant_send(ctx->http, c, &request, &ctx->logger, result,
 			       detail, detail_size);
 	note_backoff(ctx, c, status, result, detail);
 	if (password == NULL)
-		note_guard(ctx, c, *ifs_user, fingerprint, status);
+		note_guard(ctx, c, current_user, current_fingerprint, status);
+	if (status == FLOWCRED_OK) {
+		free(*ifs_user);
+		*ifs_user = current_user;
+		current_user = NULL;
+		memcpy(fingerprint, current_fingerprint,
+		       sizeof(current_fingerprint));
+	}
 out:
+	free(current_user);
 	fc_clear_string(&stored_password);
 	return status;
 }
@@ -427,6 +457,7 @@ static flowcred_status lead(flowcred_ctx *ctx, const struct fc_connector *c,
 			    char *token_type, int64_t *expires_at,
 			    char *detail, size_t detail_size)
 {
+	char fingerprint[FC_FINGERPRINT_LEN + 1];
 	struct fc_grant_result result = { 0 };
 	struct fc_entry *entry;
 	flowcred_status status;
@@ -447,17 +478,20 @@ static flowcred_status lead(flowcred_ctx *ctx, const struct fc_connector *c,
 		refresh_token = fc_strdup_secret(entry->refresh_token);
 	if (entry->ifs_user != NULL)
 		ifs_user = strdup(entry->ifs_user);
+	memcpy(fingerprint, entry->fingerprint, sizeof(fingerprint));
 	entry->in_flight = 1;
 	pthread_mutex_unlock(&ctx->cache.lock);
 
 	status = renew(ctx, c, flow_user, password, refresh_token, &ifs_user,
-		       &result, detail, detail_size);
+		       fingerprint, &result, detail, detail_size);
 	if (status == FLOWCRED_OK && c != NULL && ctx->kernel_cache &&
 	    password == NULL)
 		fc_kcache_store(ctx, c, flow_user, &result.token);
 
 	pthread_mutex_lock(&ctx->cache.lock);
 	entry = fc_cache_entry(&ctx->cache, key, NULL, NULL, 0);
+	if (status == FLOWCRED_OK)
+		memcpy(entry->fingerprint, fingerprint, sizeof(fingerprint));
 	status = land(ctx, c, entry, status, &result, &ifs_user, detail,
 		      detail_size);
 	if (status == FLOWCRED_OK) {
