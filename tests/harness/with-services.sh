@@ -214,6 +214,20 @@ print_log() {
 	echo "----- end of $1 -----" >&2
 }
 
+# Invalidates the tokens that tests left in the user's kernel keyring:
+# their key descriptions name a configuration file under the test
+# directory. Other keys of the user are left alone.
+remove_test_kernel_keys() {
+	local id description
+	command -v keyctl >/dev/null 2>&1 || return 0
+	for id in $(keyctl rlist @u 2>/dev/null); do
+		description=$(keyctl rdescribe "$id" 2>/dev/null) || continue
+		case $description in
+		*";flowcred:"*"$tmp/"*) keyctl invalidate "$id" 2>/dev/null ;;
+		esac
+	done
+}
+
 cleanup() {
 	local status=$? pid
 	trap '' TERM INT HUP
@@ -225,6 +239,7 @@ cleanup() {
 		done <"$tmp/keyring.pid"
 	fi
 	remove_stale_pam_wrapper_dirs
+	[ -n "$tmp" ] && remove_test_kernel_keys
 	if [ -n "$tmp" ]; then
 		if [ "$status" != 0 ] || [ "${FLOWCRED_TEST_VERBOSE:-0}" = 1 ]; then
 			print_log "token server log" "$tmp/server.log"
