@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "kkey.h"
@@ -89,17 +90,24 @@ static int write_line(const char *s)
 static int print_cached_token(const struct token_request *request)
 {
 	char description[FC_KKEY_DESCRIPTION_MAX];
+	struct fc_kkey_file_id config;
 	struct fc_kkey_record record;
+	struct stat st;
 	char *config_path;
 	int printed = 0;
 
 	config_path = realpath(request->config, NULL);
 	if (config_path == NULL)
 		return 0;
-	if (fc_kkey_describe(description, sizeof(description), config_path,
+	if (stat(config_path, &st) == 0 &&
+	    fc_kkey_describe(description, sizeof(description), config_path,
 			     request->connector, request->flow_user) == 0 &&
 	    fc_kkey_load(description, &record) == 0) {
-		if (fc_kkey_boot_ns() < record.renew_boot_ns)
+		/* A token made under another version of the configuration
+		 * file, or before its mode changed, goes the long way. */
+		fc_kkey_file_id_from_stat(&config, &st);
+		if (memcmp(&config, &record.config, sizeof(config)) == 0 &&
+		    fc_kkey_boot_ns() < record.renew_boot_ns)
 			printed = write_line(record.access_token);
 		fc_kkey_record_clear(&record);
 	}

@@ -84,7 +84,7 @@ flowcred_status fc_config_check_file_mode(int fd, const char *path,
  * which decides from the contents. */
 static flowcred_status read_file(const char *path, int holds_secret,
 				 size_t max, struct fc_buf *buf,
-				 unsigned int *mode_out,
+				 struct stat *stat_out,
 				 char *detail, size_t detail_size)
 {
 	flowcred_status status;
@@ -107,8 +107,8 @@ static flowcred_status read_file(const char *path, int holds_secret,
 					   detail, detail_size);
 	if (status != FLOWCRED_OK)
 		goto out;
-	if (mode_out != NULL && fstat(fd, &st) == 0)
-		*mode_out = (unsigned int)(st.st_mode & 07777);
+	if (stat_out != NULL && fstat(fd, &st) == 0)
+		*stat_out = st;
 
 	buf->max = max;
 	for (;;) {
@@ -699,11 +699,13 @@ flowcred_status fc_config_load(const char *path,
 	GKeyFile *keyfile = NULL;
 	GError *error = NULL;
 	flowcred_status status;
-	unsigned int mode = 0;
+	struct stat file_stat;
+	unsigned int mode;
 
 	*config_out = NULL;
-	status = read_file(path, -1, FC_CONFIG_FILE_MAX, &buf, &mode, detail,
-			   detail_size);
+	memset(&file_stat, 0, sizeof(file_stat));
+	status = read_file(path, -1, FC_CONFIG_FILE_MAX, &buf, &file_stat,
+			   detail, detail_size);
 	if (status != FLOWCRED_OK)
 		goto out;
 
@@ -715,6 +717,7 @@ flowcred_status fc_config_load(const char *path,
 		status = FLOWCRED_CONFIG;
 		goto out;
 	}
+	mode = (unsigned int)(file_stat.st_mode & 07777);
 	if ((mode & S_IROTH) != 0 && keyfile_holds_secret(keyfile)) {
 		fc_detail(detail, detail_size,
 			  "%s: mode %04o lets others read a client secret or "
@@ -729,6 +732,7 @@ flowcred_status fc_config_load(const char *path,
 		status = FLOWCRED_NO_MEMORY;
 		goto out;
 	}
+	config->file_stat = file_stat;
 	status = parse_keyfile(keyfile, config, logger, detail, detail_size);
 	if (status == FLOWCRED_NO_MEMORY)
 		fc_detail(detail, detail_size, "out of memory reading %s",

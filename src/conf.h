@@ -4,6 +4,7 @@
 #define FC_CONF_H
 
 #include <stddef.h>
+#include <sys/stat.h>
 
 #include "flowcred.h"
 #include "log.h"
@@ -43,6 +44,7 @@ struct fc_connector {
 
 struct fc_config {
 	char *path;
+	struct stat file_stat;	/* of the file as it was read */
 	long keyring_timeout_ms;
 	struct fc_connector *connectors;
 	size_t n_connectors;

@@ -49,6 +49,7 @@ void fc_kcache_store(flowcred_ctx *ctx, const struct fc_connector *c,
 		margin = token->expires_in / 2;
 	if (describe(ctx, c, flow_user, description) != 0)
 		return;
+	fc_kkey_file_id_from_stat(&record.config, &ctx->config->file_stat);
 	record.expires_boot_ns = now + (int64_t)token->expires_in * 1000000000;
 	record.renew_boot_ns = record.expires_boot_ns -
 			       (int64_t)margin * 1000000000;
@@ -76,6 +77,7 @@ int fc_kcache_adopt(flowcred_ctx *ctx, const struct fc_connector *c,
 		    const char *flow_user, struct fc_entry *entry)
 {
 	char description[FC_KKEY_DESCRIPTION_MAX];
+	struct fc_kkey_file_id config;
 	struct fc_kkey_record record;
 	int64_t boot_now;
 	int64_t now;
@@ -84,6 +86,12 @@ int fc_kcache_adopt(flowcred_ctx *ctx, const struct fc_connector *c,
 	if (describe(ctx, c, flow_user, description) != 0 ||
 	    fc_kkey_load(description, &record) != 0)
 		return 0;
+	fc_kkey_file_id_from_stat(&config, &ctx->config->file_stat);
+	if (memcmp(&config, &record.config, sizeof(config)) != 0) {
+		/* Made under another version of the configuration. */
+		fc_kkey_record_clear(&record);
+		return 0;
+	}
 	boot_now = fc_kkey_boot_ns();
 	now = fc_now_ns();
 	fresh = boot_now < record.renew_boot_ns;

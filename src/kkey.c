@@ -5,18 +5,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "kkey.h"
 #include "wipe.h"
 
-/* Payload: magic, renew time, expiry, token type, the two lengths, then
+/* Payload: magic, the configuration file's identity, renew times,
+ * expiry, token type, the two lengths, then
  * the access token and the refresh token without NULs. */
-static const char payload_magic[4] = { 'F', 'C', 'K', '1' };
+static const char payload_magic[4] = { 'F', 'C', 'K', '2' };
 
 struct payload_header {
 	char magic[4];
+	struct fc_kkey_file_id config;
 	uint32_t access_len;
 	uint32_t refresh_len;
 	int64_t renew_boot_ns;
@@ -31,12 +34,25 @@ int fc_kkey_describe(char *description, size_t size, const char *config_path,
 {
 	/* Lengths make the description unambiguous whatever the names
 	 * contain. */
-	int n = snprintf(description, size, "flowcred:1:%u:%zu:%s:%zu:%s:%zu:%s",
+	int n = snprintf(description, size, "flowcred:2:%u:%zu:%s:%zu:%s:%zu:%s",
 			 (unsigned int)geteuid(), strlen(config_path),
 			 config_path, strlen(connector), connector,
 			 strlen(flow_user), flow_user);
 
 	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+void fc_kkey_file_id_from_stat(struct fc_kkey_file_id *id,
+			       const struct stat *st)
+{
+	memset(id, 0, sizeof(*id));
+	id->device = (uint64_t)st->st_dev;
+	id->inode = (uint64_t)st->st_ino;
+	id->size = (int64_t)st->st_size;
+	id->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 +
+		       st->st_mtim.tv_nsec;
+	id->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 +
+		       st->st_ctim.tv_nsec;
 }
 
 int64_t fc_kkey_boot_ns(void)
@@ -65,6 +81,7 @@ int fc_kkey_store(const char *description,
 	memcpy(header.magic, payload_magic, sizeof(header.magic));
 	header.access_len = (uint32_t)access_len;
 	header.refresh_len = (uint32_t)refresh_len;
+	header.config = record->config;
 	header.renew_boot_ns = record->renew_boot_ns;
 	header.expires_boot_ns = record->expires_boot_ns;
 	header.refresh_renew_boot_ns = record->refresh_renew_boot_ns;
@@ -136,6 +153,7 @@ int fc_kkey_load(const char *description, struct fc_kkey_record *record)
 				    header.refresh_len ||
 	    memchr(header.token_type, '\0', sizeof(header.token_type)) == NULL)
 		goto out;
+	record->config = header.config;
 	record->renew_boot_ns = header.renew_boot_ns;
 	record->expires_boot_ns = header.expires_boot_ns;
 	record->refresh_renew_boot_ns = header.refresh_renew_boot_ns;

@@ -14,7 +14,24 @@
 /* Size of the token type field, as FLOWCRED_TOKEN_TYPE_MAX. */
 #define FC_KKEY_TOKEN_TYPE_MAX 16
 
+/* What identifies one version of the configuration file: a record made
+ * under another version is not used, so a changed mode, a renamed
+ * connector or a new token_url takes effect at once. */
+struct fc_kkey_file_id {
+	uint64_t device;
+	uint64_t inode;
+	int64_t size;
+	int64_t mtime_ns;
+	int64_t ctime_ns;
+};
+
+/* Fills id from st. */
+struct stat;
+void fc_kkey_file_id_from_stat(struct fc_kkey_file_id *id,
+			       const struct stat *st);
+
 struct fc_kkey_record {
+	struct fc_kkey_file_id config;	/* the file the token came from */
 	int64_t renew_boot_ns;	/* CLOCK_BOOTTIME: renew from here on */
 	int64_t expires_boot_ns;	/* CLOCK_BOOTTIME: the token's expiry */
 	int64_t refresh_renew_boot_ns;	/* 0: none; INT64_MAX: no expiry */

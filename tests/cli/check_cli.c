@@ -677,6 +677,30 @@ START_TEST(test_clear_drops_cached_token)
 }
 END_TEST
 
+START_TEST(test_changed_config_bypasses_cache)
+{
+	char *flow_user = tu_unique("changed");
+	struct cli_result r;
+
+	if (!kernel_keyring_usable())
+		return;
+	store_item("test", flow_user, TU_USER, TU_PASSWORD);
+	free(get_token_output(flow_user));
+
+	/* The cached token came from the file as it was: once the file
+	 * is unsafe, the token command reports that instead of serving
+	 * the cached token. */
+	ck_assert_int_eq(chmod(config_path, 0666), 0);
+	r = run_cli(NULL, "--config", config_path, "token", "test", flow_user,
+		    NULL);
+	ck_assert_int_eq(chmod(config_path, 0600), 0);
+	ck_assert_int_eq(r.status, EXIT_CONFIG);
+	ck_assert_str_eq(r.out, "");
+	cli_result_free(&r);
+	free(flow_user);
+}
+END_TEST
+
 START_TEST(test_token_leaves_session_open)
 {
 	char *flow_user = tu_unique("open");
@@ -1518,6 +1542,7 @@ static Suite *cli_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_second_token_served_from_cache);
 	tcase_add_test(tc, test_clear_drops_cached_token);
+	tcase_add_test(tc, test_changed_config_bypasses_cache);
 	tcase_add_test(tc, test_token_leaves_session_open);
 	tcase_add_test(tc, test_logout_ends_cached_session);
 	tcase_add_test(tc, test_logout_without_session_not_found);
