@@ -395,7 +395,7 @@ say "bench-memory $memory_entries"
 }
 
 note ""
-note "Load average at the end (1, 5, 15 min): $(cut -d ' ' -f 1-3 /proc/loadavg). Anything above 0 on these 2 CPUs is other work competing with the benchmark."
+note "Load average at the end (1, 5, 15 min): $(cut -d ' ' -f 1-3 /proc/loadavg). It counts the benchmark's own processes; the one at the start shows the other work on these $(nproc) CPUs before the run."
 cp "$results" "$output"
 cat "$results"
 say "results written to $output"
