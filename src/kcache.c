@@ -2,9 +2,13 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+
+#include <glib.h>
 
 #include "kcache.h"
 #include "kkey.h"
@@ -150,4 +154,93 @@ void fc_kcache_remove(flowcred_ctx *ctx, const struct fc_connector *c,
 
 	if (describe(ctx, c, flow_user, description) == 0)
 		fc_kkey_remove(description);
+}
+
+/* A rejected password in the kernel keyring: a keyed hash with a salt of
+ * its own, so every process of the user can compare its stored password
+ * without the record revealing it. */
+struct guard_payload {
+	char magic[4];
+	unsigned char salt[16];
+	char mac[65];		/* hex HMAC-SHA256 of the password */
+	int64_t until_boot_ns;
+};
+
+static const char guard_magic[4] = { 'F', 'C', 'G', '1' };
+
+static int describe_guard(flowcred_ctx *ctx, const struct fc_connector *c,
+			  const char *ifs_user, char *description)
+{
+	char key[FC_KKEY_DESCRIPTION_MAX];
+
+	if (fc_kkey_describe(key, sizeof(key), ctx->config_realpath, c->name,
+			     ifs_user) != 0)
+		return -1;
+	return snprintf(description, FC_KKEY_DESCRIPTION_MAX, "guard:%s",
+			key) < FC_KKEY_DESCRIPTION_MAX ? 0 : -1;
+}
+
+static void guard_mac(const unsigned char *salt, size_t salt_size,
+		      const char *password, char *mac)
+{
+	gchar *hex = g_compute_hmac_for_data(G_CHECKSUM_SHA256, salt, salt_size,
+					     (const guchar *)password,
+					     strlen(password));
+
+	g_strlcpy(mac, hex, 65);
+	g_free(hex);
+}
+
+long fc_kcache_guard_left(flowcred_ctx *ctx, const struct fc_connector *c,
+			  const char *ifs_user, const char *password)
+{
+	char description[FC_KKEY_DESCRIPTION_MAX];
+	struct guard_payload guard;
+	char mac[65];
+	void *payload;
+	size_t size;
+	int64_t now;
+	long left = 0;
+
+	if (describe_guard(ctx, c, ifs_user, description) != 0 ||
+	    fc_kkey_load_raw(description, &payload, &size) != 0)
+		return 0;
+	if (size == sizeof(guard)) {
+		memcpy(&guard, payload, sizeof(guard));
+		guard_mac(guard.salt, sizeof(guard.salt), password, mac);
+		now = fc_kkey_boot_ns();
+		if (memcmp(guard.magic, guard_magic, sizeof(guard_magic)) == 0 &&
+		    memchr(guard.mac, '\0', sizeof(guard.mac)) != NULL &&
+		    strcmp(guard.mac, mac) == 0 && now < guard.until_boot_ns)
+			left = (long)((guard.until_boot_ns - now) / 1000000000 + 1);
+	}
+	free(payload);
+	return left;
+}
+
+void fc_kcache_note_guard(flowcred_ctx *ctx, const struct fc_connector *c,
+			  const char *ifs_user, const char *password,
+			  flowcred_status status)
+{
+	char description[FC_KKEY_DESCRIPTION_MAX];
+	struct guard_payload guard;
+
+	if (describe_guard(ctx, c, ifs_user, description) != 0)
+		return;
+	if (status != FLOWCRED_DENIED || c->denied_backoff == 0) {
+		if (status == FLOWCRED_OK)
+			fc_kkey_remove(description);
+		return;
+	}
+	memset(&guard, 0, sizeof(guard));
+	memcpy(guard.magic, guard_magic, sizeof(guard_magic));
+	if (getrandom(guard.salt, sizeof(guard.salt), 0) !=
+	    (ssize_t)sizeof(guard.salt))
+		return;
+	guard_mac(guard.salt, sizeof(guard.salt), password, guard.mac);
+	guard.until_boot_ns = fc_kkey_boot_ns() +
+			      (int64_t)c->denied_backoff * 1000000000;
+	if (fc_kkey_store_raw(description, &guard, sizeof(guard),
+			      (unsigned int)c->denied_backoff) != 0)
+		report_failure(ctx, "add_key");
 }

@@ -29,4 +29,16 @@ flowcred_status fc_kcache_take_refresh(flowcred_ctx *ctx,
 void fc_kcache_remove(flowcred_ctx *ctx, const struct fc_connector *c,
 		      const char *flow_user);
 
+/* Tells whether another process of this user saw IFS reject password
+ * for ifs_user less than denied_backoff seconds ago. Returns the
+ * seconds left, or 0 when the password may be sent. */
+long fc_kcache_guard_left(flowcred_ctx *ctx, const struct fc_connector *c,
+			  const char *ifs_user, const char *password);
+
+/* Records a rejection of password for ifs_user for denied_backoff
+ * seconds, or lifts the record after a success. */
+void fc_kcache_note_guard(flowcred_ctx *ctx, const struct fc_connector *c,
+			  const char *ifs_user, const char *password,
+			  flowcred_status status);
+
 #endif

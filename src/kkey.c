@@ -71,9 +71,9 @@ int fc_kkey_store(const char *description,
 	size_t refresh_len = record->refresh_token != NULL ?
 				     strlen(record->refresh_token) : 0;
 	size_t size = sizeof(header) + access_len + refresh_len;
-	key_serial_t key;
 	char *payload;
 	int saved;
+	int rc;
 
 	payload = malloc(size);
 	if (payload == NULL)
@@ -93,16 +93,25 @@ int fc_kkey_store(const char *description,
 		memcpy(payload + sizeof(header) + access_len,
 		       record->refresh_token, refresh_len);
 
-	key = add_key("user", description, payload, size,
-		      KEY_SPEC_USER_KEYRING);
+	rc = fc_kkey_store_raw(description, payload, size, timeout_seconds);
 	saved = errno;
 	fc_wipe(payload, size);
 	free(payload);
-	if (key < 0) {
-		errno = saved;
+	errno = saved;
+	return rc;
+}
+
+int fc_kkey_store_raw(const char *description, const void *payload,
+		      size_t size, unsigned int timeout_seconds)
+{
+	key_serial_t key;
+	int saved;
+
+	key = add_key("user", description, payload, size,
+		      KEY_SPEC_USER_KEYRING);
+	if (key < 0)
 		return -1;
-	}
-	/* Only this user's processes may find and read the token. */
+	/* Only this user's processes may find and read the key. */
 	if (keyctl_setperm(key, KEY_POS_ALL | KEY_USR_VIEW | KEY_USR_READ |
 				KEY_USR_WRITE | KEY_USR_SEARCH |
 				KEY_USR_SETATTR) < 0 ||
@@ -112,6 +121,23 @@ int fc_kkey_store(const char *description,
 		errno = saved;
 		return -1;
 	}
+	return 0;
+}
+
+int fc_kkey_load_raw(const char *description, void **payload, size_t *size)
+{
+	key_serial_t key;
+	long n;
+
+	*payload = NULL;
+	*size = 0;
+	key = keyctl_search(KEY_SPEC_USER_KEYRING, "user", description, 0);
+	if (key < 0)
+		return -1;
+	n = keyctl_read_alloc(key, payload);
+	if (n < 0)
+		return -1;
+	*size = (size_t)n;
 	return 0;
 }
 
@@ -131,25 +157,20 @@ int fc_kkey_load(const char *description, struct fc_kkey_record *record)
 	struct payload_header header;
 	void *buffer = NULL;
 	const char *payload;
-	key_serial_t key;
-	long size;
+	size_t size;
 	int rc = -1;
 
 	memset(record, 0, sizeof(*record));
-	key = keyctl_search(KEY_SPEC_USER_KEYRING, "user", description, 0);
-	if (key < 0)
-		return -1;
-	size = keyctl_read_alloc(key, &buffer);
-	if (size < 0)
+	if (fc_kkey_load_raw(description, &buffer, &size) != 0)
 		return -1;
 	payload = buffer;
 	errno = EINVAL;
-	if ((size_t)size < sizeof(header))
+	if (size < sizeof(header))
 		goto out;
 	memcpy(&header, payload, sizeof(header));
 	if (memcmp(header.magic, payload_magic, sizeof(payload_magic)) != 0 ||
 	    header.access_len == 0 ||
-	    (size_t)size != sizeof(header) + (size_t)header.access_len +
+	    size != sizeof(header) + (size_t)header.access_len +
 				    header.refresh_len ||
 	    memchr(header.token_type, '\0', sizeof(header.token_type)) == NULL)
 		goto out;
@@ -174,7 +195,7 @@ int fc_kkey_load(const char *description, struct fc_kkey_record *record)
 	}
 	rc = 0;
 out:
-	fc_wipe(buffer, (size_t)size);
+	fc_wipe(buffer, size);
 	free(buffer);
 	return rc;
 }

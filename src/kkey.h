@@ -57,6 +57,15 @@ int64_t fc_kkey_boot_ns(void);
 int fc_kkey_store(const char *description,
 		  const struct fc_kkey_record *record, unsigned int timeout_seconds);
 
+/* Adds or replaces a raw payload under description, like
+ * fc_kkey_store(). */
+int fc_kkey_store_raw(const char *description, const void *payload,
+		      size_t size, unsigned int timeout_seconds);
+
+/* Reads the raw payload under description into *payload (free() after
+ * wiping) and its size into *size. Returns 0 or -1 with errno. */
+int fc_kkey_load_raw(const char *description, void **payload, size_t *size);
+
 /* Reads the record under description. Returns 0, or -1 with errno set
  * (ENOKEY when there is none, EINVAL when it is malformed). */
 int fc_kkey_load(const char *description, struct fc_kkey_record *record);

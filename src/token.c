@@ -145,31 +145,36 @@ static void build_guard_key(char *key, const char *connector,
 static flowcred_status check_guard(flowcred_ctx *ctx,
 				   const struct fc_connector *c,
 				   const char *flow_user, const char *ifs_user,
-				   const char *fingerprint,
+				   const char *password, const char *fingerprint,
 				   char *detail, size_t detail_size)
 {
 	char key[FC_KEY_MAX];
 	struct fc_guard *guard;
-	flowcred_status status = FLOWCRED_OK;
 	int64_t now = fc_now_ns();
+	long long left = 0;
 
 	build_guard_key(key, c->name, ifs_user);
 	pthread_mutex_lock(&ctx->cache.lock);
 	guard = g_hash_table_lookup(ctx->cache.guards, key);
 	if (guard != NULL && now < guard->until_ns &&
-	    strcmp(guard->fingerprint, fingerprint) == 0) {
+	    strcmp(guard->fingerprint, fingerprint) == 0)
+		left = (guard->until_ns - now) / 1000000000 + 1;
+	pthread_mutex_unlock(&ctx->cache.lock);
+	/* Other processes of this user, such as earlier runs of the
+	 * flowcred CLI, record their rejections in the kernel keyring. */
+	if (left == 0 && ctx->kernel_cache)
+		left = fc_kcache_guard_left(ctx, c, ifs_user, password);
+	if (left > 0) {
 		fc_detail(detail, detail_size,
 			  "IFS rejected the stored password of IFS user '%s'; "
 			  "it is not sent again for another %lld s so that the "
 			  "IFS account is not locked; store the right password "
 			  "with: flowcred store %s %s --ifs-user %s "
-			  "--password-stdin", ifs_user,
-			  (long long)((guard->until_ns - now) / 1000000000 + 1),
-			  c->name, flow_user, ifs_user);
-		status = FLOWCRED_DENIED;
+			  "--password-stdin", ifs_user, left, c->name,
+			  flow_user, ifs_user);
+		return FLOWCRED_DENIED;
 	}
-	pthread_mutex_unlock(&ctx->cache.lock);
-	return status;
+	return FLOWCRED_OK;
 }
 
 /* Records the outcome of a grant with a stored password: a rejection
@@ -323,7 +328,8 @@ static flowcred_status renew(flowcred_ctx *ctx, const struct fc_connector *c,
 
 	if (password == NULL) {
 		status = check_guard(ctx, c, flow_user, current_user,
-				     current_fingerprint, detail, detail_size);
+				     stored_password, current_fingerprint,
+				     detail, detail_size);
 		if (status != FLOWCRED_OK)
 			goto out;
 	}
@@ -334,6 +340,9 @@ static flowcred_status renew(flowcred_ctx *ctx, const struct fc_connector *c,
 	note_backoff(ctx, c, status, result, detail);
 	if (password == NULL)
 		note_guard(ctx, c, current_user, current_fingerprint, status);
+	if (password == NULL && ctx->kernel_cache)
+		fc_kcache_note_guard(ctx, c, current_user, stored_password,
+				     status);
 	if (status == FLOWCRED_OK) {
 		free(*ifs_user);
 		*ifs_user = current_user;

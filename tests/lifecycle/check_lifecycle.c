@@ -323,6 +323,40 @@ START_TEST(guard_stops_rejected_password)
 }
 END_TEST
 
+START_TEST(guard_shared_through_kernel_keyring)
+{
+	char token[8192];
+	char detail[FLOWCRED_DETAIL_MAX];
+	flowcred_ctx *other;
+	struct fixture f;
+
+	setup_fixture(&f, "test", NULL, "not-the-password");
+	ck_assert_int_eq(flowcred_set_option(f.ctx, FLOWCRED_OPT_KERNEL_CACHE,
+					     1), FLOWCRED_OK);
+	ck_assert_int_eq(tu_get_token(f.ctx, f.connector, f.flow_user, NULL,
+				      token, sizeof(token), NULL, NULL, detail),
+			 FLOWCRED_DENIED);
+	/* A second context stands for another process of the same user,
+	 * such as the next run of the CLI. */
+	other = tu_open(f.config);
+	ck_assert_int_eq(flowcred_set_option(other, FLOWCRED_OPT_KERNEL_CACHE,
+					     1), FLOWCRED_OK);
+	ck_assert_int_eq(tu_get_token(other, f.connector, f.flow_user, NULL,
+				      token, sizeof(token), NULL, NULL, detail),
+			 FLOWCRED_DENIED);
+	ck_assert_ptr_nonnull(strstr(detail, "not sent again"));
+	ck_assert_uint_eq(count_grant_type("password"), 1);
+
+	tu_store(f.ctx, f.connector, f.flow_user, TU_USER, TU_PASSWORD);
+	ck_assert_int_eq(tu_get_token(other, f.connector, f.flow_user, NULL,
+				      token, sizeof(token), NULL, NULL, detail),
+			 FLOWCRED_OK);
+	ck_assert_uint_eq(count_grant_type("password"), 2);
+	flowcred_close(other);
+	teardown_fixture(&f);
+}
+END_TEST
+
 START_TEST(guard_off_with_zero_backoff)
 {
 	char token[8192];
@@ -599,6 +633,7 @@ static Suite *lifecycle_suite(void)
 
 	tcase_set_timeout(guards, 60);
 	tcase_add_test(guards, guard_stops_rejected_password);
+	tcase_add_test(guards, guard_shared_through_kernel_keyring);
 	tcase_add_test(guards, guard_off_with_zero_backoff);
 	tcase_add_test(guards, retry_after_pauses_requests);
 	tcase_add_test(guards, server_error_pauses_then_retries);
