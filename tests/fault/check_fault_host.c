@@ -45,6 +45,17 @@
 /* Growth of VmRSS allowed between the first measure and the end, in KiB. */
 #define RSS_TOLERANCE_KB 1024
 
+/* AddressSanitizer keeps freed blocks in quarantine, so VmRSS grows
+ * whatever the library does: such builds run fewer grants and leave
+ * leaks to LeakSanitizer. */
+#if defined(__SANITIZE_ADDRESS__)
+#define RSS_MEANINGFUL 0
+#define GRANTS_SANITIZED 1500
+#else
+#define RSS_MEANINGFUL 1
+#define GRANTS_SANITIZED GRANTS_DEFAULT
+#endif
+
 static char *config_path;
 static char *flow_user;
 
@@ -451,7 +462,7 @@ START_TEST(test_many_grants_flat_memory)
 {
 	const char *count_text = getenv("FLOWCRED_FAULT_GRANTS");
 	long count = count_text != NULL ? strtol(count_text, NULL, 10) :
-					  GRANTS_DEFAULT;
+					  GRANTS_SANITIZED;
 	char detail[FLOWCRED_DETAIL_MAX];
 	char token[TOKEN_BUFFER_SIZE];
 	flowcred_ctx *ctx = fu_open(config_path);
@@ -502,9 +513,10 @@ START_TEST(test_many_grants_flat_memory)
 	explicit_bzero(token, sizeof(token));
 	ck_assert_int_eq(failures, 0);
 	ck_assert_uint_eq(suspicious_lines, 0);
-	ck_assert_msg(rss_last - rss_first <= RSS_TOLERANCE_KB,
-		      "VmRSS grew by %ld kB from grant %d to grant %ld",
-		      rss_last - rss_first, GRANTS_FIRST_MEASURE, i);
+	if (RSS_MEANINGFUL)
+		ck_assert_msg(rss_last - rss_first <= RSS_TOLERANCE_KB,
+			      "VmRSS grew by %ld kB from grant %d to grant %ld",
+			      rss_last - rss_first, GRANTS_FIRST_MEASURE, i);
 	flowcred_close(ctx);
 }
 END_TEST

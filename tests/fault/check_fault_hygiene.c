@@ -143,6 +143,7 @@ START_TEST(test_api_failure_paths_clean)
 	flowcred_ctx *ctx = fu_open(config_path);
 	char detail[FLOWCRED_DETAIL_MAX];
 	char token[16];
+	char token_text[sizeof(token) + 1];
 	flowcred_status status;
 	size_t len = 0;
 
@@ -163,12 +164,16 @@ START_TEST(test_api_failure_paths_clean)
 	fu_assert_clean(detail);
 	assert_status(status, FLOWCRED_DENIED, detail);
 
+	memset(token, 0, sizeof(token));
 	status = flowcred_get_token(ctx, FU_CONNECTOR, flow_user, TU_PASSWORD,
 				    token, sizeof(token), &len, NULL, NULL,
 				    detail, sizeof(detail));
 	fu_assert_clean(detail);
 	assert_status(status, FLOWCRED_BUFFER_TOO_SMALL, detail);
-	fu_assert_no_secret(token, "the too small token buffer");
+	/* The buffer need not be terminated: look at its bytes. */
+	memcpy(token_text, token, sizeof(token));
+	token_text[sizeof(token)] = '\0';
+	fu_assert_no_secret(token_text, "the too small token buffer");
 	flowcred_close(ctx);
 	fu_assert_no_secret(fu_log_text(), "the log");
 }

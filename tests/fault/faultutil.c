@@ -25,6 +25,7 @@ static size_t n_secrets;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *log_text;
 static size_t log_len;
+static char *log_snapshot;
 
 static pid_t server_pid = -1;
 static char server_port_file[512];
@@ -147,7 +148,12 @@ void fu_capture_log(int priority, const char *message, void *userdata)
 
 const char *fu_log_text(void)
 {
-	return log_text != NULL ? log_text : "";
+	/* A copy, because another thread may grow log_text meanwhile. */
+	pthread_mutex_lock(&log_lock);
+	free(log_snapshot);
+	log_snapshot = strdup(log_text != NULL ? log_text : "");
+	pthread_mutex_unlock(&log_lock);
+	return log_snapshot != NULL ? log_snapshot : "";
 }
 
 flowcred_ctx *fu_open(const char *config_path)

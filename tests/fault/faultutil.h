@@ -46,7 +46,7 @@ flowcred_ctx *fu_open(const char *config_path);
 void fu_capture_log(int priority, const char *message, void *userdata);
 
 /* Returns every message fu_capture_log() received in this process, one
- * a line. */
+ * a line. The text stays valid until the next call. */
 const char *fu_log_text(void);
 
 /* Adds a secret that no detail, log line or captured output may contain,
