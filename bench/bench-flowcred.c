@@ -121,6 +121,22 @@ static void logout_or_exit(flowcred_ctx *ctx, const char *flow_user)
 		bench_fail_status("flowcred_logout", status, detail);
 }
 
+static void lookup_or_exit(flowcred_ctx *ctx, const char *flow_user)
+{
+	char detail[FLOWCRED_DETAIL_MAX] = "";
+	char ifs_user[256];
+	flowcred_status status;
+	size_t len;
+	int has_password;
+
+	status = flowcred_lookup_credentials(ctx, BENCH_CONNECTOR, flow_user,
+					     ifs_user, sizeof(ifs_user), &len,
+					     &has_password, detail,
+					     sizeof(detail));
+	if (status != FLOWCRED_OK)
+		bench_fail_status("flowcred_lookup_credentials", status, detail);
+}
+
 static void store_or_exit(flowcred_ctx *ctx, const char *connector,
 			  const char *flow_user, const char *password)
 {
@@ -592,6 +608,7 @@ enum cold_client {
 	COLD_STORED,
 	COLD_BARE,
 	COLD_BARE_NEW_HANDLE,
+	COLD_LOOKUP,		/* a keyring lookup alone, no request */
 	COLD_MEASURED_IN_TURN,	/* the clients above run in every round */
 	COLD_CURL_PROCESS = COLD_MEASURED_IN_TURN,
 	COLD_CLIENTS
@@ -613,8 +630,10 @@ static void cold_call(flowcred_ctx *ctx, struct bare_client *bare,
 		get_token_or_exit(ctx, BENCH_MACHINE_USER, NULL, token);
 	else if (which == COLD_BARE)
 		bare_post(bare);
-	else
+	else if (which == COLD_BARE_NEW_HANDLE)
 		bare_post_new_handle(bare);
+	else
+		lookup_or_exit(ctx, BENCH_INTERACTIVE_USER);
 	*ms = (double)(bench_now_ns() - t0) / 1e6;
 	*cpu_us = process_cpu_us() - cpu0;
 	if (which == COLD_TYPED)
@@ -624,8 +643,8 @@ static void cold_call(flowcred_ctx *ctx, struct bare_client *bare,
 }
 
 /* cold: each round measures, in a rotating order, flowcred with a typed
- * password, flowcred with the stored password and both bare POSTs, and in
- * one round of COLD_CLI_EVERY a curl process. flowcred_logout() after
+ * password, flowcred with the stored password, both bare POSTs and a
+ * keyring lookup, and in one round of COLD_CLI_EVERY a curl process. flowcred_logout() after
  * each flowcred call, outside the clock, ends the session and drops the
  * cached token and its refresh token, so every measured call is a
  * password grant. */
@@ -642,13 +661,15 @@ static int run_cold(long rounds)
 	};
 	static const char *const names[COLD_CLIENTS] = {
 		[COLD_TYPED] = "flowcred_get_token, typed password",
-		[COLD_STORED] = "flowcred_get_token, stored password (keyring read)",
+		[COLD_STORED] = "flowcred_get_token, stored password",
 		[COLD_BARE] = "bare libcurl POST, one easy handle kept",
 		[COLD_BARE_NEW_HANDLE] = "bare libcurl POST, new easy handle per request, connection from a share",
+		[COLD_LOOKUP] = "flowcred_lookup_credentials alone (no request)",
 		[COLD_CURL_PROCESS] = "curl process per request",
 	};
 	struct cold_series series[COLD_CLIENTS];
 	double *diff = xcalloc((size_t)rounds, sizeof(*diff));
+	double *rest = xcalloc((size_t)rounds, sizeof(*rest));
 	char data_arg[4200];
 	double bare_median;
 	size_t grants;
@@ -684,6 +705,7 @@ static int run_cold(long rounds)
 			series[k].cpu_us[series[k].n++] = cpu_us[k];
 		}
 		diff[r] = (ms[COLD_TYPED] - ms[COLD_BARE]) * 1000;
+		rest[r] = diff[r] - ms[COLD_LOOKUP] * 1000;
 		if (r % COLD_CLI_EVERY == 0) {
 			struct cold_series *cli = &series[COLD_CURL_PROCESS];
 			int64_t t0 = bench_now_ns();
@@ -694,9 +716,9 @@ static int run_cold(long rounds)
 		}
 	}
 	/* Each round after the reset sent one password grant per client
-	 * measured in turn, and each curl process one. */
+	 * measured in turn but the lookup, and each curl process one. */
 	grants = bench_server_count_grants(0, NULL);
-	expected = (size_t)rounds * COLD_MEASURED_IN_TURN +
+	expected = (size_t)rounds * (COLD_MEASURED_IN_TURN - 1) +
 		   series[COLD_CURL_PROCESS].n;
 	if (grants != expected) {
 		fprintf(stderr,
@@ -712,9 +734,12 @@ static int run_cold(long rounds)
 		cold_row(&series[k], bare_median);
 	printf("\nMedian of the per-round difference, flowcred (typed password) "
 	       "minus bare POST with one easy handle: %.1f us, %+.1f %% of the "
-	       "bare POST's median.\n",
+	       "bare POST's median. Less the round's keyring lookup as well: "
+	       "%.1f us, %+.1f %%.\n",
 	       median_of(diff, (size_t)rounds),
-	       median_of(diff, (size_t)rounds) / 10 / bare_median);
+	       median_of(diff, (size_t)rounds) / 10 / bare_median,
+	       median_of(rest, (size_t)rounds),
+	       median_of(rest, (size_t)rounds) / 10 / bare_median);
 
 	bare_free(&bare);
 	unlink(body_path);
@@ -722,6 +747,7 @@ static int run_cold(long rounds)
 	for (k = 0; k < COLD_CLIENTS; k++)
 		cold_series_free(&series[k]);
 	free(diff);
+	free(rest);
 	explicit_bzero(token, BENCH_TOKEN_MAX);
 	free(token);
 	flowcred_close(ctx);

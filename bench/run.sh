@@ -371,7 +371,7 @@ note ""
 run_bench cached "${cached_args[@]}"
 
 section "2. Cold grant"
-note "Every flowcred call is a password grant: flowcred_logout() after each one, outside the clock, drops the cached token and its refresh token. Rounds alternate the clients in rotating order against the same endpoint; the bare POST sends the same body on one reused libcurl easy handle with the same TLS verification."
+note "Every flowcred call is a password grant: flowcred_logout() after each one, outside the clock, drops the cached token and its refresh token. Rounds alternate the clients in rotating order against the same endpoint; the bare POSTs send the same body with the same TLS verification. The keyring lookup row is there to tell the keyring's share of a grant from the rest. Client CPU counts every thread of the benchmark process (GDBus has a worker thread), or of the curl process."
 note ""
 run_bench cold "$cold_rounds"
 
