@@ -64,7 +64,7 @@ flowcred_open(const char *config_path, flowcred_ctx **ctx_out,
 	const char *path = config_path != NULL ? config_path :
 			   FLOWCRED_DEFAULT_CONFIG;
 
-	fc_detail(detail, detail_size, "%s", "");
+	fc_detail_clear(detail, detail_size);
 	if (ctx_out == NULL) {
 		fc_detail(detail, detail_size, "ctx_out is NULL");
 		return FLOWCRED_INVALID_ARGUMENT;
@@ -172,7 +172,7 @@ flowcred_status fc_ctx_find_connector(flowcred_ctx *ctx, const char *name,
 {
 	flowcred_status status;
 
-	fc_detail(detail, detail_size, "%s", "");
+	fc_detail_clear(detail, detail_size);
 	if (ctx == NULL) {
 		fc_detail(detail, detail_size, "ctx is NULL");
 		return FLOWCRED_INVALID_ARGUMENT;
@@ -317,7 +317,7 @@ flowcred_list_credentials(flowcred_ctx *ctx, const char *connector,
 			  flowcred_list_func func, void *userdata,
 			  char *detail, size_t detail_size)
 {
-	fc_detail(detail, detail_size, "%s", "");
+	fc_detail_clear(detail, detail_size);
 	if (ctx == NULL || func == NULL) {
 		fc_detail(detail, detail_size, "ctx and func must not be NULL");
 		return FLOWCRED_INVALID_ARGUMENT;

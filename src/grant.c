@@ -47,10 +47,50 @@ flowcred_status fc_grant_global_init(char *detail, size_t detail_size)
 	return FLOWCRED_OK;
 }
 
+/* Idle easy handles kept per context: creating one per request costs
+ * tens of microseconds, a tenth of a grant on a reused connection. */
+#define FC_HTTP_POOL_MAX 8
+
 struct fc_http {
 	CURLSH *share;
 	pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
+	pthread_mutex_t pool_lock;
+	CURL *pool[FC_HTTP_POOL_MAX];	/* guarded by pool_lock */
+	size_t pooled;
 };
+
+/* Takes an easy handle from the pool, or makes one. */
+static CURL *take_handle(struct fc_http *http)
+{
+	CURL *curl = NULL;
+
+	if (http == NULL)
+		return curl_easy_init();
+	pthread_mutex_lock(&http->pool_lock);
+	if (http->pooled > 0)
+		curl = http->pool[--http->pooled];
+	pthread_mutex_unlock(&http->pool_lock);
+	return curl != NULL ? curl : curl_easy_init();
+}
+
+/* Returns an easy handle to the pool, reset so that it keeps no pointer
+ * to the request's buffers, or frees it when the pool is full. */
+static void give_handle(struct fc_http *http, CURL *curl)
+{
+	if (curl == NULL)
+		return;
+	curl_easy_reset(curl);
+	if (http != NULL) {
+		pthread_mutex_lock(&http->pool_lock);
+		if (http->pooled < FC_HTTP_POOL_MAX) {
+			http->pool[http->pooled++] = curl;
+			curl = NULL;
+		}
+		pthread_mutex_unlock(&http->pool_lock);
+	}
+	if (curl != NULL)
+		curl_easy_cleanup(curl);
+}
 
 static void lock_share(CURL *curl, curl_lock_data data,
 		       curl_lock_access access, void *userptr)
@@ -79,6 +119,7 @@ struct fc_http *fc_http_new(void)
 		return NULL;
 	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_init(&http->locks[i], NULL);
+	pthread_mutex_init(&http->pool_lock, NULL);
 	http->share = curl_share_init();
 	if (http->share == NULL) {
 		fc_http_free(http);
@@ -100,6 +141,10 @@ void fc_http_free(struct fc_http *http)
 
 	if (http == NULL)
 		return;
+	/* Easy handles go before the share they use. */
+	while (http->pooled > 0)
+		curl_easy_cleanup(http->pool[--http->pooled]);
+	pthread_mutex_destroy(&http->pool_lock);
 	if (http->share != NULL)
 		curl_share_cleanup(http->share);
 	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
@@ -631,7 +676,7 @@ static flowcred_status post_form(struct fc_http *http,
 	status = fc_grant_global_init(detail, detail_size);
 	if (status != FLOWCRED_OK)
 		return status;
-	curl = curl_easy_init();
+	curl = take_handle(http);
 	if (curl == NULL)
 		return FLOWCRED_NO_MEMORY;
 	headers = curl_slist_append(headers, "Accept: application/json");
@@ -693,8 +738,8 @@ static flowcred_status post_form(struct fc_http *http,
 out:
 	for (item = headers; item != NULL; item = item->next)
 		fc_wipe(item->data, strlen(item->data));
+	give_handle(http, curl);
 	curl_slist_free_all(headers);
-	curl_easy_cleanup(curl);
 	return status;
 }
 

@@ -8,6 +8,9 @@
 #include <time.h>
 
 #include <gio/gio.h>
+/* The D-Bus path functions of libsecret (secret-paths.h) are marked
+ * unstable, but have kept their signatures since libsecret 0.18. */
+#define SECRET_API_SUBJECT_TO_CHANGE
 #include <libsecret/secret.h>
 
 #include "keyring.h"
@@ -445,6 +448,133 @@ static SecretItem *newest_item(GList *items)
 	return newest;
 }
 
+/* Reads a property of an item over D-Bus. Returns a new reference to
+ * its value, or NULL. */
+static GVariant *item_property(SecretService *service, const char *path,
+			       const char *name, GCancellable *cancellable,
+			       int timeout_ms)
+{
+	GDBusProxy *proxy = G_DBUS_PROXY(service);
+	GVariant *reply;
+	GVariant *value = NULL;
+
+	reply = g_dbus_connection_call_sync(g_dbus_proxy_get_connection(proxy),
+					    g_dbus_proxy_get_name(proxy), path,
+					    "org.freedesktop.DBus.Properties",
+					    "Get",
+					    g_variant_new("(ss)",
+							  "org.freedesktop.Secret.Item",
+							  name),
+					    G_VARIANT_TYPE("(v)"),
+					    G_DBUS_CALL_FLAGS_NONE, timeout_ms,
+					    cancellable, NULL);
+	if (reply != NULL) {
+		g_variant_get(reply, "(v)", &value);
+		g_variant_unref(reply);
+	}
+	return value;
+}
+
+/* Looks an item up with three D-Bus calls (SearchItems, the item's
+ * Attributes, GetSecrets) instead of the nine that building SecretItem
+ * proxies takes. Returns FLOWCRED_OK with *ifs_user and *password set,
+ * or the failure; *fall_back is set when more than one item matched and
+ * the slower search must pick the newest. */
+static flowcred_status lookup_by_path(struct fc_keyring *keyring,
+				      SecretService *service,
+				      GCancellable *cancellable,
+				      const char *connector,
+				      const char *flow_user, char **ifs_user,
+				      char **password, int *fall_back,
+				      char *detail, size_t detail_size)
+{
+	GHashTable *attributes = new_attributes(connector, flow_user, NULL);
+	flowcred_status status = FLOWCRED_OK;
+	gchar **unlocked = NULL;
+	gchar **locked = NULL;
+	GVariant *value = NULL;
+	SecretValue *secret = NULL;
+	GError *error = NULL;
+	const char *user = NULL;
+	const char *bytes;
+	gsize len = 0;
+
+	*fall_back = 0;
+	if (!secret_service_search_for_dbus_paths_sync(service,
+						       &credential_schema,
+						       attributes, cancellable,
+						       &unlocked, &locked,
+						       &error)) {
+		status = classify_error(keyring, service, error,
+					"look up credentials", detail,
+					detail_size);
+		goto out;
+	}
+	if (g_strv_length(unlocked) + g_strv_length(locked) != 1) {
+		*fall_back = 1;
+		goto out;
+	}
+	if (unlocked[0] == NULL) {
+		status = FLOWCRED_UNAVAILABLE;
+		fc_detail(detail, detail_size,
+			  "the keyring item for Flow user '%s' on connector '%s' "
+			  "is in a locked collection; unlock it (see \"Headless "
+			  "keyring\" in the README)", flow_user, connector);
+		goto out;
+	}
+	value = item_property(service, unlocked[0], "Attributes", cancellable,
+			      keyring->timeout_ms);
+	if (value == NULL ||
+	    !g_variant_is_of_type(value, G_VARIANT_TYPE("a{ss}")) ||
+	    !g_variant_lookup(value, "ifs-user", "&s", &user) ||
+	    user[0] == '\0') {
+		*fall_back = 1;
+		goto out;
+	}
+	if (password != NULL) {
+		secret = secret_service_get_secret_for_dbus_path_sync(
+			service, unlocked[0], cancellable, &error);
+		if (secret == NULL) {
+			status = error != NULL ?
+				classify_error(keyring, service, error,
+					       "read the stored password",
+					       detail, detail_size) :
+				FLOWCRED_UNAVAILABLE;
+			goto out;
+		}
+		bytes = secret_value_get(secret, &len);
+		if (memchr(bytes, '\0', len) != NULL) {
+			*fall_back = 1;
+			goto out;
+		}
+		if (len > 0) {
+			*password = malloc(len + 1);
+			if (*password == NULL) {
+				status = FLOWCRED_NO_MEMORY;
+				goto out;
+			}
+			memcpy(*password, bytes, len);
+			(*password)[len] = '\0';
+		}
+	}
+	*ifs_user = strdup(user);
+	if (*ifs_user == NULL) {
+		fc_clear_string(password);
+		status = FLOWCRED_NO_MEMORY;
+	}
+out:
+	if (secret != NULL)
+		secret_value_unref(secret);
+	if (value != NULL)
+		g_variant_unref(value);
+	if (error != NULL)
+		g_error_free(error);
+	g_strfreev(unlocked);
+	g_strfreev(locked);
+	g_hash_table_unref(attributes);
+	return status;
+}
+
 flowcred_status fc_keyring_lookup(struct fc_keyring *keyring,
 				  const char *connector, const char *flow_user,
 				  char **ifs_user_out, char **password_out,
@@ -458,12 +588,27 @@ flowcred_status fc_keyring_lookup(struct fc_keyring *keyring,
 	flowcred_status status;
 	char *ifs_user = NULL;
 	char *password = NULL;
+	int fall_back = 0;
 
 	call_begin(keyring, &call);
 	status = get_service(keyring, call.cancellable, &service, detail,
 			     detail_size);
 	if (status != FLOWCRED_OK)
 		goto out;
+	status = lookup_by_path(keyring, service, call.cancellable, connector,
+				flow_user, &ifs_user,
+				password_out != NULL ? &password : NULL,
+				&fall_back, detail, detail_size);
+	if (status != FLOWCRED_OK || !fall_back) {
+		if (status == FLOWCRED_OK) {
+			if (password_out != NULL)
+				*password_out = password;
+			*ifs_user_out = ifs_user;
+			password = NULL;
+			ifs_user = NULL;
+		}
+		goto out;
+	}
 	status = search_items(keyring, service, call.cancellable,
 			      connector, flow_user,
 			      "look up credentials", &items, detail,

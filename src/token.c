@@ -295,9 +295,19 @@ static flowcred_status renew(flowcred_ctx *ctx, const struct fc_connector *c,
 	status = check_backoff(ctx, c, detail, detail_size);
 	if (status != FLOWCRED_OK)
 		return status;
-	status = read_credentials(ctx, c->name, flow_user, password,
-				  &current_user, &stored_password, detail,
-				  detail_size);
+	if (password != NULL && *ifs_user != NULL) {
+		/* A typed password is checked by IFS at every password
+		 * grant, so the IFS user it was sent for needs no second
+		 * keyring read; the keyring costs milliseconds. */
+		current_user = strdup(*ifs_user);
+		status = current_user != NULL ? FLOWCRED_OK : FLOWCRED_NO_MEMORY;
+		if (status != FLOWCRED_OK)
+			goto out;
+	} else {
+		status = read_credentials(ctx, c->name, flow_user, password,
+					  &current_user, &stored_password,
+					  detail, detail_size);
+	}
 	if (status == FLOWCRED_OK) {
 		if (password == NULL)
 			fc_cache_fingerprint(&ctx->cache, stored_password,
@@ -559,7 +569,7 @@ static flowcred_status get_token(flowcred_ctx *ctx, const char *connector,
 			      detail, detail_size);
 	}
 	pthread_mutex_unlock(&ctx->cache.lock);
-	fc_wipe(key, sizeof(key));
+	fc_wipe(key, strlen(key));
 out:
 	if (status == FLOWCRED_OK && renewed)
 		fc_log(&ctx->logger, LOG_INFO,
@@ -585,13 +595,15 @@ flowcred_get_token(flowcred_ctx *ctx, const char *connector,
 		   char *token_type, int64_t *expires_at,
 		   char *detail, size_t detail_size)
 {
-	char message[FLOWCRED_DETAIL_MAX] = "";
+	char message[FLOWCRED_DETAIL_MAX];
 	flowcred_status status;
 
+	message[0] = '\0';
 	status = get_token(ctx, connector, flow_user, password, token,
 			   token_size, token_len, token_type, expires_at,
 			   message, sizeof(message));
-	fc_detail(detail, detail_size, "%s", message);
+	if (detail != NULL && detail_size > 0)
+		g_strlcpy(detail, message, detail_size);
 	return status;
 }
 
