@@ -42,7 +42,8 @@
 #define GRANTS_TIME_CAP_S 170
 #define GRANTS_FIRST_MEASURE 1000
 
-/* Growth of VmRSS allowed between the first measure and the end, in KiB. */
+/* Growth of VmRSS allowed between the first measure and the end, in KiB:
+ * an allowance for the allocator's own growth, chosen, not measured. */
 #define RSS_TOLERANCE_KB 1024
 
 /* AddressSanitizer keeps freed blocks in quarantine, so VmRSS grows
