@@ -10,7 +10,7 @@
  * only parses arguments, reads passwords, prints results and maps
  * statuses to exit codes. Passwords and tokens live only in buffers this
  * file allocates: passwords are read into them with read(2), tokens are
- * written from them with write(2), and all are wiped with explicit_bzero()
+ * written from them with write(2), and all are wiped with fc_wipe()
  * before they are freed. During a password prompt a terminating signal
  * wipes them too.
  */
@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "flowcred.h"
+#include "wipe.h"
 
 #define PROGRAM_NAME "flowcred"
 
@@ -257,7 +258,7 @@ static void secret_clear(struct secret *s)
 	size_t i;
 
 	if (s->data) {
-		explicit_bzero(s->data, s->size);
+		fc_wipe(s->data, s->size);
 		free(s->data);
 	}
 	s->data = NULL;
@@ -277,7 +278,7 @@ static void wipe_live_secrets(void)
 		struct secret *s = live_secrets[i];
 
 		if (s && s->data) {
-			explicit_bzero(s->data, s->size);
+			fc_wipe(s->data, s->size);
 			s->len = 0;
 		}
 	}
@@ -323,7 +324,7 @@ static int read_password_stdin(struct secret *out)
 			/* The buffer is full: any further byte means the
 			 * input is too long. */
 			n = read(STDIN_FILENO, &extra, 1);
-			explicit_bzero(&extra, sizeof(extra));
+			fc_wipe(&extra, sizeof(extra));
 		} else {
 			n = read(STDIN_FILENO, out->data + out->len, room);
 		}
@@ -491,7 +492,7 @@ static int read_tty_line(int tty_fd, const char *prompt, struct secret *out)
 			too_long = true;
 		else
 			out->data[out->len++] = c;
-		explicit_bzero(&c, sizeof(c));
+		fc_wipe(&c, sizeof(c));
 	}
 
 restore:
@@ -547,7 +548,7 @@ restore:
 	return 0;
 
 fail:
-	explicit_bzero(out->data, out->size);
+	fc_wipe(out->data, out->size);
 	out->len = 0;
 	return rc;
 }
@@ -847,7 +848,7 @@ write_failed:
 	rc = EXIT_OTHER;
 out:
 	if (json) {
-		explicit_bzero(json, json_size);
+		fc_wipe(json, json_size);
 		free(json);
 	}
 	return rc;
@@ -894,7 +895,7 @@ static int run_token(flowcred_ctx *ctx, const struct cli_options *opts)
 		if (status != FLOWCRED_BUFFER_TOO_SMALL)
 			break;
 
-		explicit_bzero(token, size);
+		fc_wipe(token, size);
 		free(token);
 		token = NULL;
 		if (token_len <= size) {
@@ -921,7 +922,7 @@ static int run_token(flowcred_ctx *ctx, const struct cli_options *opts)
 
 out:
 	if (token) {
-		explicit_bzero(token, size);
+		fc_wipe(token, size);
 		free(token);
 	}
 	secret_clear(&password);
@@ -1110,7 +1111,7 @@ static void wipe_option_value(char *arg)
 	char *value = strchr(arg, '=');
 
 	if (value)
-		explicit_bzero(value + 1, strlen(value + 1));
+		fc_wipe(value + 1, strlen(value + 1));
 }
 
 /* Prints the usage error of a password given on the command line. */
@@ -1283,7 +1284,7 @@ static int parse_arguments(int argc, char **argv, struct cli_options *opts,
 			printf("%s %s\n", PROGRAM_NAME, flowcred_version());
 			return EXIT_OK;
 		case OPT_PASSWORD:
-			explicit_bzero(optarg, strlen(optarg));
+			fc_wipe(optarg, strlen(optarg));
 			return reject_password_option();
 		case ':':
 			return reject_invalid_option(argc, argv, true);

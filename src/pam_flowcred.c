@@ -27,6 +27,7 @@
 #pragma GCC visibility pop
 
 #include "flowcred.h"
+#include "wipe.h"
 
 /* Module data names, part of the interface for later modules. The token
  * is a NUL-terminated string owned by the PAM handle. */
@@ -66,23 +67,10 @@ enum parse_mode {
 	PARSE_OTHER	/* connector= is optional */
 };
 
-static void wipe(void *p, size_t n)
-{
-	if (p == NULL || n == 0)
-		return;
-#if defined(HAVE_MEMSET_EXPLICIT)
-	memset_explicit(p, 0, n);
-#else
-	explicit_bzero(p, n);
-#endif
-}
-
+/* Wipes and frees a string the module owns. */
 static void clear_string(char *s)
 {
-	if (s == NULL)
-		return;
-	wipe(s, strlen(s));
-	free(s);
+	fc_clear_string(&s);
 }
 
 /* Checks for ASCII control characters only, whatever the locale, so
@@ -529,12 +517,12 @@ static flowcred_status request_token(flowcred_ctx *ctx,
 			*token_out = malloc(token_len + 1);
 			if (*token_out != NULL)
 				memcpy(*token_out, token, token_len + 1);
-			wipe(token, token_len + 1);
+			fc_wipe(token, token_len + 1);
 			free(token);
 			return *token_out != NULL ? FLOWCRED_OK
 						  : FLOWCRED_NO_MEMORY;
 		}
-		wipe(token, size);
+		fc_wipe(token, size);
 		free(token);
 		if (status != FLOWCRED_BUFFER_TOO_SMALL ||
 		    token_len <= size || token_len > TOKEN_BUFFER_MAX)
@@ -598,7 +586,7 @@ static int hand_over_token(pam_handle_t *pamh,
 			   opts->export_name);
 out:
 	if (name_value != NULL) {
-		wipe(name_value, name_len + 1 + token_len);
+		fc_wipe(name_value, name_len + 1 + token_len);
 		free(name_value);
 	}
 	free(variable);
