@@ -12,7 +12,7 @@ packages="build-essential autoconf automake libtool pkg-config
 	libjson-c-dev libcurl4-openssl-dev check
 	libpam0g-dev libpam-wrapper libpamtest0-dev pamtester
 	abigail-tools libkeyutils-dev keyutils openssl curl ca-certificates
-	valgrind"
+	valgrind clang libclang-rt-14-dev"
 
 missing=""
 for p in $packages; do

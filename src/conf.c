@@ -194,7 +194,10 @@ static char *get_string(struct group_parser *p, const char *key)
 		return NULL;
 	value = g_key_file_get_string(p->keyfile, p->group, key, &error);
 	if (value == NULL) {
-		parser_error(p, key, "invalid value: %s", error->message);
+		/* GLib's message quotes the value, which may be a secret. */
+		parser_error(p, key,
+			     "invalid value: it is not valid UTF-8 or has an "
+			     "invalid escape sequence");
 		g_error_free(error);
 		return NULL;
 	}

@@ -268,15 +268,20 @@ static json_object *parse_json(const char *body, size_t len)
 	return value;
 }
 
-/* Returns the member's string, or NULL when absent or not a string. */
+/* Returns the member's string, or NULL when absent, not a string, or
+ * holding a NUL character (JSON's \u0000), which C strings would cut. */
 static const char *member_string(json_object *object, const char *name)
 {
 	json_object *member;
+	const char *value;
 
 	if (!json_object_object_get_ex(object, name, &member) ||
 	    !json_object_is_type(member, json_type_string))
 		return NULL;
-	return json_object_get_string(member);
+	value = json_object_get_string(member);
+	if (strlen(value) != (size_t)json_object_get_string_len(member))
+		return NULL;
+	return value;
 }
 
 /* Checks RFC 6750 section 2.1 b64token syntax, the characters a bearer
@@ -356,10 +361,11 @@ static flowcred_status read_token(json_object *response, long default_expires_in
 	if (access_token == NULL || access_token[0] == '\0') {
 		fc_detail(detail, detail_size,
 			  "the token endpoint's access_token is %s, not a "
-			  "non-empty string",
-			  access_token == NULL ?
-				  json_type_to_name(json_object_get_type(member)) :
-				  "empty");
+			  "non-empty string without NUL characters",
+			  access_token != NULL ? "empty" :
+			  json_object_is_type(member, json_type_string) ?
+				  "a string with a NUL character" :
+				  json_type_to_name(json_object_get_type(member)));
 		return FLOWCRED_PROTOCOL;
 	}
 	if (!b64token_valid(access_token)) {
@@ -398,8 +404,16 @@ static flowcred_status read_token(json_object *response, long default_expires_in
 		return FLOWCRED_PROTOCOL;
 	}
 
-	token->access_token = fc_strdup_secret(access_token);
 	refresh_token = member_string(response, "refresh_token");
+	if (refresh_token == NULL &&
+	    json_object_object_get_ex(response, "refresh_token", &member) &&
+	    json_object_is_type(member, json_type_string)) {
+		fc_detail(detail, detail_size,
+			  "the token endpoint's refresh_token has a NUL "
+			  "character");
+		return FLOWCRED_PROTOCOL;
+	}
+	token->access_token = fc_strdup_secret(access_token);
 	if (refresh_token != NULL && refresh_token[0] != '\0')
 		token->refresh_token = fc_strdup_secret(refresh_token);
 	if (token->access_token == NULL ||
@@ -508,6 +522,17 @@ static flowcred_status classify_oauth_error(long http_status,
 	return FLOWCRED_PROTOCOL;
 }
 
+/* Tells whether body starts, after white space, like a JSON object or
+ * array. */
+static int looks_like_json(const char *body, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && g_ascii_isspace(body[i]))
+		i++;
+	return i < len && (body[i] == '{' || body[i] == '[');
+}
+
 flowcred_status fc_grant_parse_answer(long http_status,
 				      const char *content_type,
 				      const char *body, size_t len,
@@ -528,7 +553,12 @@ flowcred_status fc_grant_parse_answer(long http_status,
 		memset(oauth_error, 0, sizeof(*oauth_error));
 	response = parse_json(body, len);
 	if (response == NULL || !json_object_is_type(response, json_type_object)) {
-		fc_preview(body, len, preview, sizeof(preview));
+		if (looks_like_json(body, len))
+			/* A token response cut short or broken: quoting it
+			 * would quote the token. */
+			g_strlcpy(preview, "(JSON, not shown)", sizeof(preview));
+		else
+			fc_preview(body, len, preview, sizeof(preview));
 		fc_preview(content_type != NULL ? content_type : "none",
 			   strlen(content_type != NULL ? content_type : "none"),
 			   type_preview, sizeof(type_preview));
@@ -828,6 +858,50 @@ void fc_grant_result_clear(struct fc_grant_result *result)
 	result->retry_after = -1;
 }
 
+/* Replaces every copy of secret in detail, as fc_preview() shows it and
+ * as its percent-encoded form, with "***": a proxy page or an error
+ * description may echo the request. */
+static void scrub(char *detail, const char *secret)
+{
+	char shown[FLOWCRED_DETAIL_MAX];
+	char *escaped;
+	char *hit;
+	size_t n;
+	int pass;
+
+	if (detail == NULL || secret == NULL || secret[0] == '\0')
+		return;
+	escaped = curl_easy_escape(NULL, secret, (int)strlen(secret));
+	for (pass = 0; pass < 2; pass++) {
+		const char *form = pass == 0 ? secret : escaped;
+
+		if (form == NULL)
+			continue;
+		fc_preview(form, strlen(form), shown, sizeof(shown));
+		n = strlen(shown);
+		if (n == 0 || strstr(shown, "...") != NULL)
+			continue;
+		for (hit = strstr(detail, shown); hit != NULL;
+		     hit = strstr(hit, shown)) {
+			if (n < 3) {
+				/* Too short to shrink to "***": mask it
+				 * in place. */
+				memset(hit, '*', n);
+				hit += n;
+				continue;
+			}
+			memcpy(hit, "***", 3);
+			memmove(hit + 3, hit + n, strlen(hit + n) + 1);
+			hit += 3;
+		}
+		fc_wipe(shown, sizeof(shown));
+	}
+	if (escaped != NULL) {
+		fc_wipe(escaped, strlen(escaped));
+		curl_free(escaped);
+	}
+}
+
 flowcred_status fc_grant_send(struct fc_http *http,
 			      const struct fc_connector *c,
 			      const struct fc_grant_request *request,
@@ -872,6 +946,11 @@ flowcred_status fc_grant_send(struct fc_http *http,
 				       &result->token, &result->oauth_error,
 				       detail, detail_size);
 out:
+	if (status != FLOWCRED_OK) {
+		scrub(detail, request->password);
+		scrub(detail, request->refresh_token);
+		scrub(detail, c->client_secret);
+	}
 	fc_buf_clear(&form);
 	fc_clear_string(&authorization);
 	http_response_clear(&response);

@@ -105,6 +105,7 @@ static void watchdog_fire(union sigval value)
 struct keyring_call {
 	struct watchdog *watchdog;
 	GCancellable *cancellable;	/* NULL when out of memory */
+	GMainContext *context;
 	timer_t timer;
 	int armed;
 };
@@ -117,6 +118,12 @@ static void call_begin(const struct fc_keyring *keyring,
 	struct watchdog *watchdog;
 
 	memset(call, 0, sizeof(*call));
+	/* GDBus and libsecret queue cleanups and replies on the thread's
+	 * default main context. Hosts such as the Flow server or sshd never
+	 * run GLib's global one, so those would pile up there: each
+	 * operation gets a context of its own, drained when it ends. */
+	call->context = g_main_context_new();
+	g_main_context_push_thread_default(call->context);
 	watchdog = calloc(1, sizeof(*watchdog));
 	if (watchdog == NULL)
 		return;
@@ -146,6 +153,13 @@ static void call_end(struct keyring_call *call)
 	struct itimerspec disarm;
 	struct itimerspec before;
 
+	if (call->context != NULL) {
+		while (g_main_context_iteration(call->context, FALSE))
+			;
+		g_main_context_pop_thread_default(call->context);
+		g_main_context_unref(call->context);
+		call->context = NULL;
+	}
 	if (call->watchdog == NULL)
 		return;
 	if (call->armed) {
@@ -174,11 +188,32 @@ static void forget_service(struct fc_keyring *keyring, SecretService *service)
 
 /* Turns a GError from a Secret Service call into a status and a detail
  * with the admin's next step. */
+/* Set by classify_error() when an operation failed because the service
+ * it talked to is gone, as after a restart of the keyring daemon, so the
+ * operation is worth one more try on a new connection. Per thread, since
+ * one handle serves many threads. */
+static __thread int connection_stale;
+
+static int error_means_stale(const GError *error)
+{
+	return g_error_matches(error, G_DBUS_ERROR,
+			       G_DBUS_ERROR_SERVICE_UNKNOWN) ||
+	       g_error_matches(error, G_DBUS_ERROR,
+			       G_DBUS_ERROR_NAME_HAS_NO_OWNER) ||
+	       g_error_matches(error, G_DBUS_ERROR,
+			       G_DBUS_ERROR_UNKNOWN_OBJECT) ||
+	       g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_DISCONNECTED) ||
+	       g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CLOSED) ||
+	       g_error_matches(error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE);
+}
+
 static flowcred_status classify_error(struct fc_keyring *keyring,
 				      SecretService *service,
 				      const GError *error, const char *action,
 				      char *detail, size_t detail_size)
 {
+	if (error_means_stale(error))
+		connection_stale = 1;
 	if (g_error_matches(error, SECRET_ERROR, SECRET_ERROR_IS_LOCKED)) {
 		fc_detail(detail, detail_size,
 			  "cannot %s: the keyring collection is locked; unlock "
@@ -255,17 +290,11 @@ static flowcred_status get_service(struct fc_keyring *keyring,
 				   char *detail, size_t detail_size)
 {
 	flowcred_status status = FLOWCRED_UNAVAILABLE;
+	struct sigaction host_sigpipe;
 	GDBusConnection *bus = NULL;
 	SecretService *service;
 	GError *error = NULL;
 
-	if (keyring->forked) {
-		fc_detail(detail, detail_size,
-			  "the keyring cannot be used in a child process after "
-			  "fork() once the parent used D-Bus; open a new context "
-			  "after exec(), or get the token before fork()");
-		return FLOWCRED_UNAVAILABLE;
-	}
 	pthread_mutex_lock(&keyring->lock);
 	if (keyring->service != NULL &&
 	    g_dbus_connection_is_closed(
@@ -278,7 +307,12 @@ static flowcred_status get_service(struct fc_keyring *keyring,
 	}
 
 	__atomic_store_n(&bus_used, 1, __ATOMIC_RELAXED);
+	/* GDBus sets SIGPIPE to ignored for the whole process when it
+	 * first connects; the host's own setting is put back. GDBus writes
+	 * with MSG_NOSIGNAL, so it needs no process-wide setting. */
+	sigaction(SIGPIPE, NULL, &host_sigpipe);
 	bus = g_bus_get_sync(G_BUS_TYPE_SESSION, cancellable, &error);
+	sigaction(SIGPIPE, &host_sigpipe, NULL);
 	if (bus == NULL && g_error_matches(error, G_IO_ERROR,
 					   G_IO_ERROR_CANCELLED)) {
 		fc_detail(detail, detail_size,
@@ -305,9 +339,11 @@ static flowcred_status get_service(struct fc_keyring *keyring,
 			  "\"Headless keyring\" in the README)");
 		goto out;
 	}
+	sigaction(SIGPIPE, NULL, &host_sigpipe);
 	service = secret_service_open_sync(SECRET_TYPE_SERVICE, NULL,
 					   SECRET_SERVICE_OPEN_SESSION,
 					   cancellable, &error);
+	sigaction(SIGPIPE, &host_sigpipe, NULL);
 	if (service == NULL && g_error_matches(error, G_IO_ERROR,
 					       G_IO_ERROR_CANCELLED)) {
 		fc_detail(detail, detail_size,
@@ -475,17 +511,17 @@ static GVariant *item_property(SecretService *service, const char *path,
 	return value;
 }
 
-/* Looks an item up with three D-Bus calls (SearchItems, the item's
- * Attributes, GetSecrets) instead of the nine that building SecretItem
- * proxies takes. Returns FLOWCRED_OK with *ifs_user and *password set,
- * or the failure; *fall_back is set when more than one item matched and
- * the slower search must pick the newest. */
+/* Looks up the IFS user of an item with two D-Bus calls (SearchItems and
+ * the item's Attributes) instead of the nine that building SecretItem
+ * proxies takes. Returns FLOWCRED_OK with *ifs_user set, or the failure;
+ * *fall_back is set when not exactly one item matched and the full
+ * search must decide. */
 static flowcred_status lookup_by_path(struct fc_keyring *keyring,
 				      SecretService *service,
 				      GCancellable *cancellable,
 				      const char *connector,
 				      const char *flow_user, char **ifs_user,
-				      char **password, int *fall_back,
+				      int *fall_back,
 				      char *detail, size_t detail_size)
 {
 	GHashTable *attributes = new_attributes(connector, flow_user, NULL);
@@ -493,11 +529,8 @@ static flowcred_status lookup_by_path(struct fc_keyring *keyring,
 	gchar **unlocked = NULL;
 	gchar **locked = NULL;
 	GVariant *value = NULL;
-	SecretValue *secret = NULL;
 	GError *error = NULL;
 	const char *user = NULL;
-	const char *bytes;
-	gsize len = 0;
 
 	*fall_back = 0;
 	if (!secret_service_search_for_dbus_paths_sync(service,
@@ -531,40 +564,10 @@ static flowcred_status lookup_by_path(struct fc_keyring *keyring,
 		*fall_back = 1;
 		goto out;
 	}
-	if (password != NULL) {
-		secret = secret_service_get_secret_for_dbus_path_sync(
-			service, unlocked[0], cancellable, &error);
-		if (secret == NULL) {
-			status = error != NULL ?
-				classify_error(keyring, service, error,
-					       "read the stored password",
-					       detail, detail_size) :
-				FLOWCRED_UNAVAILABLE;
-			goto out;
-		}
-		bytes = secret_value_get(secret, &len);
-		if (memchr(bytes, '\0', len) != NULL) {
-			*fall_back = 1;
-			goto out;
-		}
-		if (len > 0) {
-			*password = malloc(len + 1);
-			if (*password == NULL) {
-				status = FLOWCRED_NO_MEMORY;
-				goto out;
-			}
-			memcpy(*password, bytes, len);
-			(*password)[len] = '\0';
-		}
-	}
 	*ifs_user = strdup(user);
-	if (*ifs_user == NULL) {
-		fc_clear_string(password);
+	if (*ifs_user == NULL)
 		status = FLOWCRED_NO_MEMORY;
-	}
 out:
-	if (secret != NULL)
-		secret_value_unref(secret);
 	if (value != NULL)
 		g_variant_unref(value);
 	if (error != NULL)
@@ -575,12 +578,12 @@ out:
 	return status;
 }
 
-flowcred_status fc_keyring_lookup(struct fc_keyring *keyring,
-				  const char *connector, const char *flow_user,
-				  char **ifs_user_out, char **password_out,
-				  char *detail, size_t detail_size)
+static flowcred_status lookup_once(struct fc_keyring *keyring,
+				   struct keyring_call *call,
+				   const char *connector, const char *flow_user,
+				   char **ifs_user_out, char **password_out,
+				   char *detail, size_t detail_size)
 {
-	struct keyring_call call;
 	SecretService *service = NULL;
 	GHashTable *attributes = NULL;
 	GList *items = NULL;
@@ -590,26 +593,27 @@ flowcred_status fc_keyring_lookup(struct fc_keyring *keyring,
 	char *password = NULL;
 	int fall_back = 0;
 
-	call_begin(keyring, &call);
-	status = get_service(keyring, call.cancellable, &service, detail,
+	status = get_service(keyring, call->cancellable, &service, detail,
 			     detail_size);
 	if (status != FLOWCRED_OK)
 		goto out;
-	status = lookup_by_path(keyring, service, call.cancellable, connector,
-				flow_user, &ifs_user,
-				password_out != NULL ? &password : NULL,
-				&fall_back, detail, detail_size);
+	/* The fast path reads no secret: libsecret 0.20.5's
+	 * secret_service_get_secret_for_dbus_path_sync() loses about a
+	 * kilobyte a call, so stored passwords take the full search. */
+	if (password_out != NULL)
+		goto full_search;
+	status = lookup_by_path(keyring, service, call->cancellable, connector,
+				flow_user, &ifs_user, &fall_back, detail,
+				detail_size);
 	if (status != FLOWCRED_OK || !fall_back) {
 		if (status == FLOWCRED_OK) {
-			if (password_out != NULL)
-				*password_out = password;
 			*ifs_user_out = ifs_user;
-			password = NULL;
 			ifs_user = NULL;
 		}
 		goto out;
 	}
-	status = search_items(keyring, service, call.cancellable,
+full_search:
+	status = search_items(keyring, service, call->cancellable,
 			      connector, flow_user,
 			      "look up credentials", &items, detail,
 			      detail_size);
@@ -657,7 +661,6 @@ flowcred_status fc_keyring_lookup(struct fc_keyring *keyring,
 	*ifs_user_out = ifs_user;
 	ifs_user = NULL;
 out:
-	call_end(&call);
 	free(ifs_user);
 	fc_clear_string(&password);
 	if (attributes != NULL)
@@ -702,12 +705,12 @@ static int delete_items(struct fc_keyring *keyring, SecretService *service,
 	return deleted;
 }
 
-flowcred_status fc_keyring_store(struct fc_keyring *keyring,
-				 const char *connector, const char *flow_user,
-				 const char *ifs_user, const char *password,
-				 char *detail, size_t detail_size)
+static flowcred_status store_once(struct fc_keyring *keyring,
+				  struct keyring_call *call,
+				  const char *connector, const char *flow_user,
+				  const char *ifs_user, const char *password,
+				  char *detail, size_t detail_size)
 {
-	struct keyring_call call;
 	SecretService *service = NULL;
 	GHashTable *attributes = NULL;
 	SecretValue *value = NULL;
@@ -716,8 +719,7 @@ flowcred_status fc_keyring_store(struct fc_keyring *keyring,
 	flowcred_status status;
 	char *label = NULL;
 
-	call_begin(keyring, &call);
-	status = get_service(keyring, call.cancellable, &service, detail,
+	status = get_service(keyring, call->cancellable, &service, detail,
 			     detail_size);
 	if (status != FLOWCRED_OK)
 		goto out;
@@ -731,7 +733,7 @@ flowcred_status fc_keyring_store(struct fc_keyring *keyring,
 				 "text/plain");
 	if (!secret_service_store_sync(service, &credential_schema, attributes,
 				       SECRET_COLLECTION_DEFAULT, label, value,
-				       call.cancellable, &error)) {
+				       call->cancellable, &error)) {
 		status = classify_error(keyring, service, error,
 					"store credentials", detail,
 					detail_size);
@@ -739,15 +741,14 @@ flowcred_status fc_keyring_store(struct fc_keyring *keyring,
 	}
 	/* The new item is in place. Only now are the pair's items that name
 	 * a different IFS user deleted, so the pair always has an item. */
-	status = search_items(keyring, service, call.cancellable,
+	status = search_items(keyring, service, call->cancellable,
 			      connector, flow_user,
 			      "store credentials", &items, detail,
 			      detail_size);
 	if (status == FLOWCRED_OK)
-		delete_items(keyring, service, call.cancellable, items, ifs_user, &status,
+		delete_items(keyring, service, call->cancellable, items, ifs_user, &status,
 			     detail, detail_size);
 out:
-	call_end(&call);
 	if (value != NULL)
 		secret_value_unref(value);
 	if (attributes != NULL)
@@ -761,28 +762,27 @@ out:
 	return status;
 }
 
-flowcred_status fc_keyring_clear(struct fc_keyring *keyring,
-				 const char *connector, const char *flow_user,
-				 char *detail, size_t detail_size)
+static flowcred_status clear_once(struct fc_keyring *keyring,
+				  struct keyring_call *call,
+				  const char *connector, const char *flow_user,
+				  char *detail, size_t detail_size)
 {
-	struct keyring_call call;
 	SecretService *service = NULL;
 	GList *items = NULL;
 	flowcred_status status;
 	int deleted;
 
-	call_begin(keyring, &call);
-	status = get_service(keyring, call.cancellable, &service, detail,
+	status = get_service(keyring, call->cancellable, &service, detail,
 			     detail_size);
 	if (status != FLOWCRED_OK)
 		goto out;
-	status = search_items(keyring, service, call.cancellable,
+	status = search_items(keyring, service, call->cancellable,
 			      connector, flow_user,
 			      "clear credentials", &items, detail,
 			      detail_size);
 	if (status != FLOWCRED_OK)
 		goto out;
-	deleted = delete_items(keyring, service, call.cancellable, items, NULL, &status, detail,
+	deleted = delete_items(keyring, service, call->cancellable, items, NULL, &status, detail,
 			       detail_size);
 	if (deleted == 0) {
 		fc_detail(detail, detail_size,
@@ -791,7 +791,6 @@ flowcred_status fc_keyring_clear(struct fc_keyring *keyring,
 		status = FLOWCRED_NOT_FOUND;
 	}
 out:
-	call_end(&call);
 	g_list_free_full(items, g_object_unref);
 	if (service != NULL)
 		g_object_unref(service);
@@ -836,12 +835,12 @@ static flowcred_status collect_entry(SecretItem *item,
 	return FLOWCRED_OK;
 }
 
-flowcred_status fc_keyring_list(struct fc_keyring *keyring,
+static flowcred_status list_once(struct fc_keyring *keyring,
+				struct keyring_call *call,
 				const char *connector,
 				flowcred_list_func func, void *userdata,
 				char *detail, size_t detail_size)
 {
-	struct keyring_call call;
 	struct list_entry *entries = NULL;
 	SecretService *service = NULL;
 	GList *items = NULL;
@@ -851,12 +850,11 @@ flowcred_status fc_keyring_list(struct fc_keyring *keyring,
 	size_t i;
 	GList *l;
 
-	call_begin(keyring, &call);
-	status = get_service(keyring, call.cancellable, &service, detail,
+	status = get_service(keyring, call->cancellable, &service, detail,
 			     detail_size);
 	if (status != FLOWCRED_OK)
 		goto out;
-	status = search_items(keyring, service, call.cancellable,
+	status = search_items(keyring, service, call->cancellable,
 			      connector, NULL,
 			      "list credentials", &items, detail, detail_size);
 	if (status != FLOWCRED_OK)
@@ -891,7 +889,6 @@ flowcred_status fc_keyring_list(struct fc_keyring *keyring,
 			break;
 	}
 out:
-	call_end(&call);
 	for (i = 0; entries != NULL && i < n; i++) {
 		free(entries[i].connector);
 		free(entries[i].flow_user);
@@ -901,5 +898,117 @@ out:
 	g_list_free_full(items, g_object_unref);
 	if (service != NULL)
 		g_object_unref(service);
+	return status;
+}
+
+/* Fails fast in a child of fork() once the parent used D-Bus, before any
+ * GLib call: GDBus's worker thread did not survive the fork, and a lock a
+ * parent thread held inside GLib at that moment would never be released.
+ * Returns 1 when the operation must not run. */
+static int refuse_after_fork(const struct fc_keyring *keyring, char *detail,
+			     size_t detail_size)
+{
+	if (!keyring->forked)
+		return 0;
+	fc_detail(detail, detail_size,
+		  "the keyring cannot be used in a child process after fork() "
+		  "once the parent used D-Bus; open a new context after exec(), "
+		  "or get the token before fork()");
+	return 1;
+}
+
+/* Each public operation runs under one deadline and is tried once more
+ * on a new connection when the first attempt found the service gone, as
+ * after a restart of the keyring daemon. */
+
+flowcred_status fc_keyring_lookup(struct fc_keyring *keyring,
+				  const char *connector, const char *flow_user,
+				  char **ifs_user_out, char **password_out,
+				  char *detail, size_t detail_size)
+{
+	struct keyring_call call;
+	flowcred_status status = FLOWCRED_UNAVAILABLE;
+	int attempt;
+
+	if (refuse_after_fork(keyring, detail, detail_size))
+		return FLOWCRED_UNAVAILABLE;
+	call_begin(keyring, &call);
+	for (attempt = 0; attempt < 2; attempt++) {
+		connection_stale = 0;
+		status = lookup_once(keyring, &call, connector, flow_user,
+				     ifs_user_out, password_out, detail,
+				     detail_size);
+		if (status == FLOWCRED_OK || !connection_stale)
+			break;
+	}
+	call_end(&call);
+	return status;
+}
+
+flowcred_status fc_keyring_store(struct fc_keyring *keyring,
+				 const char *connector, const char *flow_user,
+				 const char *ifs_user, const char *password,
+				 char *detail, size_t detail_size)
+{
+	struct keyring_call call;
+	flowcred_status status = FLOWCRED_UNAVAILABLE;
+	int attempt;
+
+	if (refuse_after_fork(keyring, detail, detail_size))
+		return FLOWCRED_UNAVAILABLE;
+	call_begin(keyring, &call);
+	for (attempt = 0; attempt < 2; attempt++) {
+		connection_stale = 0;
+		status = store_once(keyring, &call, connector, flow_user,
+				    ifs_user, password, detail, detail_size);
+		if (status == FLOWCRED_OK || !connection_stale)
+			break;
+	}
+	call_end(&call);
+	return status;
+}
+
+flowcred_status fc_keyring_clear(struct fc_keyring *keyring,
+				 const char *connector, const char *flow_user,
+				 char *detail, size_t detail_size)
+{
+	struct keyring_call call;
+	flowcred_status status = FLOWCRED_UNAVAILABLE;
+	int attempt;
+
+	if (refuse_after_fork(keyring, detail, detail_size))
+		return FLOWCRED_UNAVAILABLE;
+	call_begin(keyring, &call);
+	for (attempt = 0; attempt < 2; attempt++) {
+		connection_stale = 0;
+		status = clear_once(keyring, &call, connector, flow_user,
+				    detail, detail_size);
+		if (status == FLOWCRED_OK || !connection_stale)
+			break;
+	}
+	call_end(&call);
+	return status;
+}
+
+flowcred_status fc_keyring_list(struct fc_keyring *keyring,
+				const char *connector,
+				flowcred_list_func func, void *userdata,
+				char *detail, size_t detail_size)
+{
+	struct keyring_call call;
+	flowcred_status status = FLOWCRED_UNAVAILABLE;
+	int attempt;
+
+	if (refuse_after_fork(keyring, detail, detail_size))
+		return FLOWCRED_UNAVAILABLE;
+	call_begin(keyring, &call);
+	for (attempt = 0; attempt < 2; attempt++) {
+		connection_stale = 0;
+		status = list_once(keyring, &call, connector, func, userdata,
+				   detail, detail_size);
+		if (status == FLOWCRED_OK || !connection_stale)
+			break;
+	}
+	call_end(&call);
 	return status;
 }
