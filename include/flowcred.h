@@ -9,6 +9,11 @@
  *
  * The library never prints. It reports through a status code, an optional
  * per-call detail buffer, and a log function the host may install.
+ *
+ * The keyring is reached through GLib's D-Bus client, which starts a
+ * worker thread at first use. The host's SIGPIPE disposition is restored
+ * after GLib changes it, and a child of fork() gets tokens from the cache
+ * but no keyring access; see flowcred_get_token().
  */
 #ifndef FLOWCRED_H
 #define FLOWCRED_H
