@@ -4,7 +4,7 @@
  *
  * A process that links libsecret, libcurl and json-c spends milliseconds
  * starting before it does anything, so this program links only libc and
- * libkeyutils: a machine workflow that asks for a token every minute pays
+ * libkeyutils: a machine workflow that requests a token every minute pays
  * that cost only when the token has to be renewed. */
 #include "config.h"
 

@@ -734,8 +734,8 @@ static flowcred_status post_form(struct fc_http *http,
 	if (c->ca_file != NULL)
 		curl_easy_setopt(curl, CURLOPT_CAINFO, c->ca_file);
 	/* The configured proxy, or none, whatever the proxy variables in
-	 * the host's environment say: "" for CURLOPT_PROXY disables proxies
-	 * and "" for CURLOPT_NOPROXY overrides no_proxy. */
+	 * the host's environment contain. An empty CURLOPT_PROXY disables
+	 * proxies and an empty CURLOPT_NOPROXY overrides no_proxy. */
 	curl_easy_setopt(curl, CURLOPT_PROXY, c->proxy != NULL ? c->proxy : "");
 	curl_easy_setopt(curl, CURLOPT_NOPROXY, "");
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
@@ -936,7 +936,7 @@ flowcred_status fc_grant_send(struct fc_http *http,
 		goto out;
 	if (request->grant_type == NULL) {
 		/* Logout: any 2xx ends the session, and an OAuth error
-		 * response says why not. */
+		 * response gives the reason when it does not. */
 		if (response.status >= 200 && response.status < 300)
 			goto out;
 	}

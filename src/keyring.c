@@ -78,8 +78,8 @@ void fc_keyring_free(struct fc_keyring *keyring)
 /* A cancellable that a POSIX timer cancels when the keyring_timeout of
  * one keyring operation has passed. GDBus bounds its method calls, but
  * not connecting to the bus or libsecret's setup of a session, which use
- * D-Bus's 25-second default or no bound at all; every libsecret and GIO
- * call of the operation takes this cancellable. */
+ * D-Bus's 25-second default or no bound at all. So every libsecret and
+ * GIO call of the operation takes this cancellable. */
 struct watchdog {
 	GCancellable *cancellable;
 	int refs;		/* the operation's and, while armed, the timer's */

@@ -296,9 +296,9 @@ static flowcred_status renew(flowcred_ctx *ctx, const struct fc_connector *c,
 	if (status != FLOWCRED_OK)
 		return status;
 	if (password != NULL && *ifs_user != NULL) {
-		/* A typed password is checked by IFS at every password
-		 * grant, so the IFS user it was sent for needs no second
-		 * keyring read; the keyring costs milliseconds. */
+		/* IFS checks a typed password at every password grant, so
+		 * the IFS user it was sent for needs no second keyring
+		 * read, which would cost milliseconds. */
 		current_user = strdup(*ifs_user);
 		status = current_user != NULL ? FLOWCRED_OK : FLOWCRED_NO_MEMORY;
 		if (status != FLOWCRED_OK)
