@@ -38,6 +38,10 @@ struct fc_keyring {
 	pthread_mutex_t lock;
 	int forked;		/* in a child after the parent used D-Bus */
 	SecretService *service;	/* guarded by lock */
+	/* The main contexts the services were created in, guarded by lock:
+	 * a proxy's signal subscriptions queue their cleanup there when it
+	 * is finalized, so each is drained when the handle is freed. */
+	GPtrArray *contexts;
 	int timeout_ms;
 	const struct fc_logger *logger;
 };
@@ -50,6 +54,7 @@ struct fc_keyring *fc_keyring_new(long timeout_ms,
 	if (keyring == NULL)
 		return NULL;
 	pthread_mutex_init(&keyring->lock, NULL);
+	keyring->contexts = g_ptr_array_new();
 	keyring->timeout_ms = (int)timeout_ms;
 	keyring->logger = logger;
 	return keyring;
@@ -58,19 +63,37 @@ struct fc_keyring *fc_keyring_new(long timeout_ms,
 void fc_keyring_after_fork(struct fc_keyring *keyring)
 {
 	pthread_mutex_init(&keyring->lock, NULL);
-	/* The parent's proxy is dropped without unref: freeing it would
-	 * talk to the parent's GDBus worker. */
+	/* The parent's proxy and contexts are dropped without unref:
+	 * freeing them would talk to the parent's GDBus worker. */
 	keyring->service = NULL;
+	keyring->contexts = NULL;
 	if (__atomic_load_n(&bus_used, __ATOMIC_RELAXED))
 		keyring->forked = 1;
 }
 
 void fc_keyring_free(struct fc_keyring *keyring)
 {
+	guint i;
+
 	if (keyring == NULL)
 		return;
-	if (!keyring->forked)
+	if (!keyring->forked) {
 		g_clear_object(&keyring->service);
+		for (i = 0; keyring->contexts != NULL &&
+			    i < keyring->contexts->len; i++) {
+			GMainContext *context =
+				g_ptr_array_index(keyring->contexts, i);
+
+			if (g_main_context_acquire(context)) {
+				while (g_main_context_iteration(context, FALSE))
+					;
+				g_main_context_release(context);
+			}
+			g_main_context_unref(context);
+		}
+		if (keyring->contexts != NULL)
+			g_ptr_array_free(keyring->contexts, TRUE);
+	}
 	pthread_mutex_destroy(&keyring->lock);
 	free(keyring);
 }
@@ -82,23 +105,15 @@ void fc_keyring_free(struct fc_keyring *keyring)
  * GIO call of the operation takes this cancellable. */
 struct watchdog {
 	GCancellable *cancellable;
-	int refs;		/* the operation's and, while armed, the timer's */
+	int done;		/* set by the timer's thread when it is through */
 };
-
-static void watchdog_unref(struct watchdog *watchdog)
-{
-	if (__atomic_sub_fetch(&watchdog->refs, 1, __ATOMIC_ACQ_REL) != 0)
-		return;
-	g_object_unref(watchdog->cancellable);
-	free(watchdog);
-}
 
 static void watchdog_fire(union sigval value)
 {
 	struct watchdog *watchdog = value.sival_ptr;
 
 	g_cancellable_cancel(watchdog->cancellable);
-	watchdog_unref(watchdog);
+	__atomic_store_n(&watchdog->done, 1, __ATOMIC_RELEASE);
 }
 
 /* One keyring operation with its deadline. */
@@ -128,7 +143,6 @@ static void call_begin(const struct fc_keyring *keyring,
 	if (watchdog == NULL)
 		return;
 	watchdog->cancellable = g_cancellable_new();
-	watchdog->refs = 2;
 	memset(&event, 0, sizeof(event));
 	event.sigev_notify = SIGEV_THREAD;
 	event.sigev_notify_function = watchdog_fire;
@@ -142,10 +156,23 @@ static void call_begin(const struct fc_keyring *keyring,
 		else
 			timer_delete(call->timer);
 	}
-	if (!call->armed)
-		watchdog->refs = 1;
 	call->watchdog = watchdog;
 	call->cancellable = watchdog->cancellable;
+}
+
+/* Waits up to a second for a fired timer's thread to finish with the
+ * watchdog. Returns 1 when it did. */
+static int wait_for_watchdog(struct watchdog *watchdog)
+{
+	struct timespec pause = { 0, 1000000 };
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		if (__atomic_load_n(&watchdog->done, __ATOMIC_ACQUIRE))
+			return 1;
+		nanosleep(&pause, NULL);
+	}
+	return 0;
 }
 
 static void call_end(struct keyring_call *call)
@@ -163,16 +190,23 @@ static void call_end(struct keyring_call *call)
 	if (call->watchdog == NULL)
 		return;
 	if (call->armed) {
-		/* Disarming returns the time that was left: none means the
-		 * timer fired, and its callback releases its own reference. */
+		/* Disarming returns the time that was left. None means the
+		 * timer fired: its thread may still be using the watchdog, so
+		 * wait for it, a few milliseconds at most in practice. */
 		memset(&disarm, 0, sizeof(disarm));
 		memset(&before, 0, sizeof(before));
 		timer_settime(call->timer, 0, &disarm, &before);
 		timer_delete(call->timer);
-		if (before.it_value.tv_sec != 0 || before.it_value.tv_nsec != 0)
-			watchdog_unref(call->watchdog);
+		if (before.it_value.tv_sec == 0 && before.it_value.tv_nsec == 0 &&
+		    !wait_for_watchdog(call->watchdog)) {
+			/* Still running after a second: leave it the
+			 * memory rather than free it under its feet. */
+			call->watchdog = NULL;
+			return;
+		}
 	}
-	watchdog_unref(call->watchdog);
+	g_object_unref(call->watchdog->cancellable);
+	free(call->watchdog);
 	call->watchdog = NULL;
 }
 
@@ -291,6 +325,7 @@ static flowcred_status get_service(struct fc_keyring *keyring,
 {
 	flowcred_status status = FLOWCRED_UNAVAILABLE;
 	struct sigaction host_sigpipe;
+	GMainContext *service_context;
 	GDBusConnection *bus = NULL;
 	SecretService *service;
 	GError *error = NULL;
@@ -339,11 +374,18 @@ static flowcred_status get_service(struct fc_keyring *keyring,
 			  "\"Headless keyring\" in the README)");
 		goto out;
 	}
+	service_context = g_main_context_new();
+	g_main_context_push_thread_default(service_context);
 	sigaction(SIGPIPE, NULL, &host_sigpipe);
 	service = secret_service_open_sync(SECRET_TYPE_SERVICE, NULL,
 					   SECRET_SERVICE_OPEN_SESSION,
 					   cancellable, &error);
 	sigaction(SIGPIPE, &host_sigpipe, NULL);
+	g_main_context_pop_thread_default(service_context);
+	if (keyring->contexts != NULL)
+		g_ptr_array_add(keyring->contexts, service_context);
+	else
+		g_main_context_unref(service_context);
 	if (service == NULL && g_error_matches(error, G_IO_ERROR,
 					       G_IO_ERROR_CANCELLED)) {
 		fc_detail(detail, detail_size,
