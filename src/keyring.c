@@ -959,14 +959,52 @@ static int refuse_after_fork(const struct fc_keyring *keyring, char *detail,
 	return 1;
 }
 
-/* Each public operation runs under one deadline and is tried once more
- * on a new connection when the first attempt found the service gone, as
- * after a restart of the keyring daemon. */
+/* One public operation with its arguments, so that one function can run
+ * any of them under a deadline and retry. */
+enum keyring_op_kind { OP_LOOKUP, OP_STORE, OP_CLEAR, OP_LIST };
 
-flowcred_status fc_keyring_lookup(struct fc_keyring *keyring,
-				  const char *connector, const char *flow_user,
-				  char **ifs_user_out, char **password_out,
-				  char *detail, size_t detail_size)
+struct keyring_op {
+	enum keyring_op_kind kind;
+	const char *connector;
+	const char *flow_user;
+	const char *ifs_user;		/* OP_STORE */
+	const char *password;		/* OP_STORE */
+	char **ifs_user_out;		/* OP_LOOKUP */
+	char **password_out;		/* OP_LOOKUP */
+	flowcred_list_func func;	/* OP_LIST */
+	void *userdata;			/* OP_LIST */
+};
+
+static flowcred_status run_once(struct fc_keyring *keyring,
+				struct keyring_call *call,
+				const struct keyring_op *op,
+				char *detail, size_t detail_size)
+{
+	switch (op->kind) {
+	case OP_LOOKUP:
+		return lookup_once(keyring, call, op->connector, op->flow_user,
+				   op->ifs_user_out, op->password_out, detail,
+				   detail_size);
+	case OP_STORE:
+		return store_once(keyring, call, op->connector, op->flow_user,
+				  op->ifs_user, op->password, detail,
+				  detail_size);
+	case OP_CLEAR:
+		return clear_once(keyring, call, op->connector, op->flow_user,
+				  detail, detail_size);
+	case OP_LIST:
+		return list_once(keyring, call, op->connector, op->func,
+				 op->userdata, detail, detail_size);
+	}
+	return FLOWCRED_INTERNAL;
+}
+
+/* Runs an operation under one deadline, and once more on a new
+ * connection when the first attempt found the service gone, as after a
+ * restart of the keyring daemon. */
+static flowcred_status run(struct fc_keyring *keyring,
+			   const struct keyring_op *op,
+			   char *detail, size_t detail_size)
 {
 	struct keyring_call call;
 	flowcred_status status = FLOWCRED_UNAVAILABLE;
@@ -977,14 +1015,26 @@ flowcred_status fc_keyring_lookup(struct fc_keyring *keyring,
 	call_begin(keyring, &call);
 	for (attempt = 0; attempt < 2; attempt++) {
 		connection_stale = 0;
-		status = lookup_once(keyring, &call, connector, flow_user,
-				     ifs_user_out, password_out, detail,
-				     detail_size);
+		status = run_once(keyring, &call, op, detail, detail_size);
 		if (status == FLOWCRED_OK || !connection_stale)
 			break;
 	}
 	call_end(&call);
 	return status;
+}
+
+flowcred_status fc_keyring_lookup(struct fc_keyring *keyring,
+				  const char *connector, const char *flow_user,
+				  char **ifs_user_out, char **password_out,
+				  char *detail, size_t detail_size)
+{
+	const struct keyring_op op = {
+		.kind = OP_LOOKUP, .connector = connector,
+		.flow_user = flow_user, .ifs_user_out = ifs_user_out,
+		.password_out = password_out,
+	};
+
+	return run(keyring, &op, detail, detail_size);
 }
 
 flowcred_status fc_keyring_store(struct fc_keyring *keyring,
@@ -992,44 +1042,25 @@ flowcred_status fc_keyring_store(struct fc_keyring *keyring,
 				 const char *ifs_user, const char *password,
 				 char *detail, size_t detail_size)
 {
-	struct keyring_call call;
-	flowcred_status status = FLOWCRED_UNAVAILABLE;
-	int attempt;
+	const struct keyring_op op = {
+		.kind = OP_STORE, .connector = connector,
+		.flow_user = flow_user, .ifs_user = ifs_user,
+		.password = password,
+	};
 
-	if (refuse_after_fork(keyring, detail, detail_size))
-		return FLOWCRED_UNAVAILABLE;
-	call_begin(keyring, &call);
-	for (attempt = 0; attempt < 2; attempt++) {
-		connection_stale = 0;
-		status = store_once(keyring, &call, connector, flow_user,
-				    ifs_user, password, detail, detail_size);
-		if (status == FLOWCRED_OK || !connection_stale)
-			break;
-	}
-	call_end(&call);
-	return status;
+	return run(keyring, &op, detail, detail_size);
 }
 
 flowcred_status fc_keyring_clear(struct fc_keyring *keyring,
 				 const char *connector, const char *flow_user,
 				 char *detail, size_t detail_size)
 {
-	struct keyring_call call;
-	flowcred_status status = FLOWCRED_UNAVAILABLE;
-	int attempt;
+	const struct keyring_op op = {
+		.kind = OP_CLEAR, .connector = connector,
+		.flow_user = flow_user,
+	};
 
-	if (refuse_after_fork(keyring, detail, detail_size))
-		return FLOWCRED_UNAVAILABLE;
-	call_begin(keyring, &call);
-	for (attempt = 0; attempt < 2; attempt++) {
-		connection_stale = 0;
-		status = clear_once(keyring, &call, connector, flow_user,
-				    detail, detail_size);
-		if (status == FLOWCRED_OK || !connection_stale)
-			break;
-	}
-	call_end(&call);
-	return status;
+	return run(keyring, &op, detail, detail_size);
 }
 
 flowcred_status fc_keyring_list(struct fc_keyring *keyring,
@@ -1037,20 +1068,10 @@ flowcred_status fc_keyring_list(struct fc_keyring *keyring,
 				flowcred_list_func func, void *userdata,
 				char *detail, size_t detail_size)
 {
-	struct keyring_call call;
-	flowcred_status status = FLOWCRED_UNAVAILABLE;
-	int attempt;
+	const struct keyring_op op = {
+		.kind = OP_LIST, .connector = connector, .func = func,
+		.userdata = userdata,
+	};
 
-	if (refuse_after_fork(keyring, detail, detail_size))
-		return FLOWCRED_UNAVAILABLE;
-	call_begin(keyring, &call);
-	for (attempt = 0; attempt < 2; attempt++) {
-		connection_stale = 0;
-		status = list_once(keyring, &call, connector, func, userdata,
-				   detail, detail_size);
-		if (status == FLOWCRED_OK || !connection_stale)
-			break;
-	}
-	call_end(&call);
-	return status;
+	return run(keyring, &op, detail, detail_size);
 }
