@@ -240,8 +240,9 @@ flowcred_store_credentials(flowcred_ctx *ctx, const char *connector,
 	/* Tokens obtained with the old credentials must not outlive them. */
 	fc_ctx_enter(ctx);
 	fc_token_forget(ctx, connector, flow_user);
-	if (ctx->kernel_cache)
-		fc_kcache_remove(ctx, c, flow_user);
+	/* Whatever this context's option, another process may have cached
+	 * a token of this user in the kernel keyring. */
+	fc_kcache_remove(ctx, c, flow_user);
 	fc_log(&ctx->logger, LOG_NOTICE,
 	       "connector '%s': stored credentials of Flow user '%s' (IFS user "
 	       "'%s', %s)", connector, flow_user, ifs_user,
@@ -303,8 +304,9 @@ flowcred_clear_credentials(flowcred_ctx *ctx, const char *connector,
 				  detail_size);
 	fc_ctx_enter(ctx);
 	fc_token_forget(ctx, connector, flow_user);
-	if (ctx->kernel_cache)
-		fc_kcache_remove(ctx, c, flow_user);
+	/* Whatever this context's option, another process may have cached
+	 * a token of this user in the kernel keyring. */
+	fc_kcache_remove(ctx, c, flow_user);
 	if (status == FLOWCRED_OK)
 		fc_log(&ctx->logger, LOG_NOTICE,
 		       "connector '%s': cleared credentials of Flow user '%s'",

@@ -28,6 +28,49 @@
 /* Maximum back-off taken from a Retry-After header, in seconds. */
 #define FC_RETRY_AFTER_MAX 3600
 
+/* The secrets of the request in flight on this thread, NULL-terminated,
+ * or NULL. Per thread, because one context serves many threads. */
+static __thread const char *const *sent_secrets;
+
+/* Tells whether text contains secret as sent, or percent-encoded as the
+ * request body carries it. */
+static int contains_secret(const char *text, size_t len, const char *secret)
+{
+	char *escaped;
+	int found;
+
+	if (secret == NULL || secret[0] == '\0')
+		return 0;
+	found = memmem(text, len, secret, strlen(secret)) != NULL;
+	escaped = curl_easy_escape(NULL, secret, (int)strlen(secret));
+	if (escaped != NULL) {
+		found = found ||
+			memmem(text, len, escaped, strlen(escaped)) != NULL;
+		fc_wipe(escaped, strlen(escaped));
+		curl_free(escaped);
+	}
+	return found;
+}
+
+/* Writes a preview of text the server sent, as fc_preview() does, unless
+ * it contains a secret of the request in flight: a proxy page or an
+ * error description may echo the request. Then the whole preview is
+ * withheld, since masking only the secret would show where it was. */
+static void preview_untrusted(const char *text, size_t len, char *out,
+			      size_t out_size)
+{
+	size_t i;
+
+	for (i = 0; sent_secrets != NULL && sent_secrets[i] != NULL; i++) {
+		if (contains_secret(text, len, sent_secrets[i])) {
+			g_strlcpy(out, "(not shown: it contains a credential "
+				  "of the request)", out_size);
+			return;
+		}
+	}
+	fc_preview(text, len, out, out_size);
+}
+
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_result = CURLE_FAILED_INIT;
 
@@ -378,7 +421,7 @@ static flowcred_status read_token(json_object *response, long default_expires_in
 	if (token_type == NULL || !fc_ascii_equal_nocase(token_type, "Bearer")) {
 		char preview[32];
 
-		fc_preview(token_type != NULL ? token_type : "(missing)",
+		preview_untrusted(token_type != NULL ? token_type : "(missing)",
 			   strlen(token_type != NULL ? token_type : "(missing)"),
 			   preview, sizeof(preview));
 		fc_detail(detail, detail_size,
@@ -445,8 +488,8 @@ static flowcred_status classify_oauth_error(long http_status,
 	char code[64];
 	char text[FC_PREVIEW_MAX + 4];
 
-	fc_preview(error, strlen(error), code, sizeof(code));
-	fc_preview(description, strlen(description), text, sizeof(text));
+	preview_untrusted(error, strlen(error), code, sizeof(code));
+	preview_untrusted(description, strlen(description), text, sizeof(text));
 
 	if (strcmp(error, "invalid_grant") == 0) {
 		if (contains_nocase(description, "not fully set up")) {
@@ -558,8 +601,8 @@ flowcred_status fc_grant_parse_answer(long http_status,
 			 * would quote the token. */
 			g_strlcpy(preview, "(JSON, not shown)", sizeof(preview));
 		else
-			fc_preview(body, len, preview, sizeof(preview));
-		fc_preview(content_type != NULL ? content_type : "none",
+			preview_untrusted(body, len, preview, sizeof(preview));
+		preview_untrusted(content_type != NULL ? content_type : "none",
 			   strlen(content_type != NULL ? content_type : "none"),
 			   type_preview, sizeof(type_preview));
 		fc_detail(detail, detail_size,
@@ -784,7 +827,8 @@ static flowcred_status classify_http_status(const struct fc_connector *c,
 
 	if (response->status >= 300 && response->status < 400) {
 		location = location != NULL ? location : "(no Location)";
-		fc_preview(location, strlen(location), preview, sizeof(preview));
+		preview_untrusted(location, strlen(location), preview,
+				  sizeof(preview));
 		fc_detail(detail, detail_size,
 			  "%s returned HTTP %ld redirecting to %s; redirects are "
 			  "not followed: set token_url to the token endpoint "
@@ -794,7 +838,7 @@ static flowcred_status classify_http_status(const struct fc_connector *c,
 	if (response->status == 429) {
 		const char *after = response->retry_after;
 
-		fc_preview(after != NULL ? after : "not given",
+		preview_untrusted(after != NULL ? after : "not given",
 			   strlen(after != NULL ? after : "not given"), preview,
 			   sizeof(preview));
 		fc_detail(detail, detail_size,
@@ -858,50 +902,6 @@ void fc_grant_result_clear(struct fc_grant_result *result)
 	result->retry_after = -1;
 }
 
-/* Replaces every copy of secret in detail, as fc_preview() shows it and
- * as its percent-encoded form, with "***": a proxy page or an error
- * description may echo the request. */
-static void scrub(char *detail, const char *secret)
-{
-	char shown[FLOWCRED_DETAIL_MAX];
-	char *escaped;
-	char *hit;
-	size_t n;
-	int pass;
-
-	if (detail == NULL || secret == NULL || secret[0] == '\0')
-		return;
-	escaped = curl_easy_escape(NULL, secret, (int)strlen(secret));
-	for (pass = 0; pass < 2; pass++) {
-		const char *form = pass == 0 ? secret : escaped;
-
-		if (form == NULL)
-			continue;
-		fc_preview(form, strlen(form), shown, sizeof(shown));
-		n = strlen(shown);
-		if (n == 0 || strstr(shown, "...") != NULL)
-			continue;
-		for (hit = strstr(detail, shown); hit != NULL;
-		     hit = strstr(hit, shown)) {
-			if (n < 3) {
-				/* Too short to shrink to "***": mask it
-				 * in place. */
-				memset(hit, '*', n);
-				hit += n;
-				continue;
-			}
-			memcpy(hit, "***", 3);
-			memmove(hit + 3, hit + n, strlen(hit + n) + 1);
-			hit += 3;
-		}
-		fc_wipe(shown, sizeof(shown));
-	}
-	if (escaped != NULL) {
-		fc_wipe(escaped, strlen(escaped));
-		curl_free(escaped);
-	}
-}
-
 flowcred_status fc_grant_send(struct fc_http *http,
 			      const struct fc_connector *c,
 			      const struct fc_grant_request *request,
@@ -915,8 +915,14 @@ flowcred_status fc_grant_send(struct fc_http *http,
 	flowcred_status status;
 	const char *url = request->url != NULL ? request->url : c->token_url;
 
+	const char *secrets[] = {
+		request->password, request->refresh_token, c->client_secret,
+		NULL
+	};
+
 	memset(result, 0, sizeof(*result));
 	result->retry_after = -1;
+	sent_secrets = secrets;
 	status = build_request(c, request, &form, &authorization);
 	if (status != FLOWCRED_OK)
 		goto out;
@@ -946,11 +952,7 @@ flowcred_status fc_grant_send(struct fc_http *http,
 				       &result->token, &result->oauth_error,
 				       detail, detail_size);
 out:
-	if (status != FLOWCRED_OK) {
-		scrub(detail, request->password);
-		scrub(detail, request->refresh_token);
-		scrub(detail, c->client_secret);
-	}
+	sent_secrets = NULL;
 	fc_buf_clear(&form);
 	fc_clear_string(&authorization);
 	http_response_clear(&response);

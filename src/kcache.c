@@ -41,7 +41,8 @@ static void report_failure(flowcred_ctx *ctx, const char *action)
 }
 
 void fc_kcache_store(flowcred_ctx *ctx, const struct fc_connector *c,
-		     const char *flow_user, const struct fc_token *token)
+		     const char *flow_user, const char *ifs_user,
+		     const struct fc_token *token)
 {
 	char description[FC_KKEY_DESCRIPTION_MAX];
 	struct fc_kkey_record record = { 0 };
@@ -61,6 +62,7 @@ void fc_kcache_store(flowcred_ctx *ctx, const struct fc_connector *c,
 	memcpy(record.token_type, token->token_type, sizeof(record.token_type));
 	record.access_token = token->access_token;
 	record.refresh_token = token->refresh_token;
+	record.ifs_user = (char *)ifs_user;
 	if (token->refresh_token != NULL && token->refresh_expires_in == 0) {
 		record.refresh_renew_boot_ns = INT64_MAX;
 		lifetime = FC_KCACHE_TIMEOUT_MAX;
@@ -122,6 +124,13 @@ int fc_kcache_adopt(flowcred_ctx *ctx, const struct fc_connector *c,
 			record.refresh_renew_boot_ns == INT64_MAX ?
 				INT64_MAX :
 				now + (record.refresh_renew_boot_ns - boot_now);
+	}
+	/* The IFS user lets the next renewal see that the keyring item
+	 * now names another one. */
+	if (record.ifs_user[0] != '\0') {
+		free(entry->ifs_user);
+		entry->ifs_user = record.ifs_user;
+		record.ifs_user = NULL;
 	}
 	entry->shared = 1;
 	fc_kkey_record_clear(&record);

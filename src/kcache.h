@@ -10,7 +10,8 @@
 /* Copies the token of a Flow user into the kernel keyring. Failures are
  * logged once per context and otherwise ignored. */
 void fc_kcache_store(flowcred_ctx *ctx, const struct fc_connector *c,
-		     const char *flow_user, const struct fc_token *token);
+		     const char *flow_user, const char *ifs_user,
+		     const struct fc_token *token);
 
 /* Adopts the kernel keyring's record of a Flow user into entry: its
  * access token while it is fresh, else its refresh token. Returns 1 when

@@ -13,15 +13,16 @@
 #include "wipe.h"
 
 /* Payload: magic, the configuration file's identity, renew times,
- * expiry, token type, the two lengths, then
+ * expiry, token type, the three lengths, then the IFS user and
  * the access token and the refresh token without NULs. */
-static const char payload_magic[4] = { 'F', 'C', 'K', '2' };
+static const char payload_magic[4] = { 'F', 'C', 'K', '3' };
 
 struct payload_header {
 	char magic[4];
 	struct fc_kkey_file_id config;
 	uint32_t access_len;
 	uint32_t refresh_len;
+	uint32_t ifs_user_len;
 	int64_t renew_boot_ns;
 	int64_t expires_boot_ns;
 	int64_t refresh_renew_boot_ns;
@@ -70,7 +71,9 @@ int fc_kkey_store(const char *description,
 	size_t access_len = strlen(record->access_token);
 	size_t refresh_len = record->refresh_token != NULL ?
 				     strlen(record->refresh_token) : 0;
-	size_t size = sizeof(header) + access_len + refresh_len;
+	size_t user_len = record->ifs_user != NULL ?
+				  strlen(record->ifs_user) : 0;
+	size_t size = sizeof(header) + access_len + refresh_len + user_len;
 	char *payload;
 	int saved;
 	int rc;
@@ -81,6 +84,7 @@ int fc_kkey_store(const char *description,
 	memcpy(header.magic, payload_magic, sizeof(header.magic));
 	header.access_len = (uint32_t)access_len;
 	header.refresh_len = (uint32_t)refresh_len;
+	header.ifs_user_len = (uint32_t)user_len;
 	header.config = record->config;
 	header.renew_boot_ns = record->renew_boot_ns;
 	header.expires_boot_ns = record->expires_boot_ns;
@@ -92,6 +96,9 @@ int fc_kkey_store(const char *description,
 	if (refresh_len > 0)
 		memcpy(payload + sizeof(header) + access_len,
 		       record->refresh_token, refresh_len);
+	if (user_len > 0)
+		memcpy(payload + sizeof(header) + access_len + refresh_len,
+		       record->ifs_user, user_len);
 
 	rc = fc_kkey_store_raw(description, payload, size, timeout_seconds);
 	saved = errno;
@@ -171,7 +178,7 @@ int fc_kkey_load(const char *description, struct fc_kkey_record *record)
 	if (memcmp(header.magic, payload_magic, sizeof(payload_magic)) != 0 ||
 	    header.access_len == 0 ||
 	    size != sizeof(header) + (size_t)header.access_len +
-				    header.refresh_len ||
+				    header.refresh_len + header.ifs_user_len ||
 	    memchr(header.token_type, '\0', sizeof(header.token_type)) == NULL)
 		goto out;
 	record->config = header.config;
@@ -187,7 +194,10 @@ int fc_kkey_load(const char *description, struct fc_kkey_record *record)
 		record->refresh_token = copy_bytes(payload + sizeof(header) +
 						   header.access_len,
 						   header.refresh_len);
-	if (record->access_token == NULL ||
+	record->ifs_user = copy_bytes(payload + sizeof(header) +
+				      header.access_len + header.refresh_len,
+				      header.ifs_user_len);
+	if (record->access_token == NULL || record->ifs_user == NULL ||
 	    (header.refresh_len > 0 && record->refresh_token == NULL)) {
 		fc_kkey_record_clear(record);
 		errno = ENOMEM;
@@ -214,5 +224,6 @@ void fc_kkey_record_clear(struct fc_kkey_record *record)
 {
 	fc_clear_string(&record->access_token);
 	fc_clear_string(&record->refresh_token);
+	free(record->ifs_user);
 	memset(record, 0, sizeof(*record));
 }

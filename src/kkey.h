@@ -39,6 +39,7 @@ struct fc_kkey_record {
 	char token_type[FC_KKEY_TOKEN_TYPE_MAX];
 	char *access_token;	/* malloc'd, wiped by fc_kkey_record_clear() */
 	char *refresh_token;	/* NULL when none */
+	char *ifs_user;		/* the IFS user the token belongs to */
 };
 
 /* Builds the key description of a Flow user of a connector read from

@@ -505,7 +505,7 @@ static flowcred_status lead(flowcred_ctx *ctx, const struct fc_connector *c,
 		       fingerprint, &result, detail, detail_size);
 	if (status == FLOWCRED_OK && c != NULL && ctx->kernel_cache &&
 	    password == NULL)
-		fc_kcache_store(ctx, c, flow_user, &result.token);
+		fc_kcache_store(ctx, c, flow_user, ifs_user, &result.token);
 
 	pthread_mutex_lock(&ctx->cache.lock);
 	entry = fc_cache_entry(&ctx->cache, key, NULL, NULL, 0);

@@ -382,6 +382,66 @@ START_TEST(renewal_rereads_keyring)
 }
 END_TEST
 
+/* A token cached in the kernel keyring must not outlive a store by a
+ * context that does not use the kernel cache itself, as the CLI's store
+ * command is. */
+START_TEST(store_drops_kernel_cached_token)
+{
+	char detail[FLOWCRED_DETAIL_MAX];
+	char token[8192];
+	char user[256];
+	char *connector = tu_unique("kstore");
+	char *config = tu_write_config(connector, "test", TU_CLIENT_ID,
+				       TU_CLIENT_SECRET, NULL);
+	flowcred_ctx *first = tu_open(config);
+	flowcred_ctx *admin = tu_open(config);
+	flowcred_ctx *later = tu_open(config);
+
+	ck_assert_int_eq(flowcred_set_option(first, FLOWCRED_OPT_KERNEL_CACHE,
+					     1), FLOWCRED_OK);
+	ck_assert_int_eq(flowcred_set_option(later, FLOWCRED_OPT_KERNEL_CACHE,
+					     1), FLOWCRED_OK);
+	tu_store(admin, connector, "bot", TU_USER, TU_PASSWORD);
+	ck_assert_int_eq(tu_get_token(first, connector, "bot", NULL, token,
+				      sizeof(token), NULL, NULL, detail),
+			 FLOWCRED_OK);
+	tu_store(admin, connector, "bot", TU_SPECIAL_USER, TU_SPECIAL_PASSWORD);
+	tu_server_reset();
+	ck_assert_int_eq(tu_get_token(later, connector, "bot", NULL, token,
+				      sizeof(token), NULL, NULL, detail),
+			 FLOWCRED_OK);
+	ck_assert_str_eq(last_grant_user(user, sizeof(user)), TU_SPECIAL_USER);
+	flowcred_close(later);
+	flowcred_close(admin);
+	flowcred_close(first);
+	free(config);
+	free(connector);
+}
+END_TEST
+
+/* A one-letter password must not be masked inside the library's own
+ * words, which would show the letter. */
+START_TEST(short_password_not_revealed)
+{
+	char detail[FLOWCRED_DETAIL_MAX];
+	char token[8192];
+	char *connector = tu_unique("short-pw");
+	char *config = tu_write_config(connector, "test", TU_CLIENT_ID,
+				       TU_CLIENT_SECRET, NULL);
+	flowcred_ctx *ctx = tu_open(config);
+
+	tu_store(ctx, connector, "bot", TU_USER, "e");
+	ck_assert_int_eq(tu_get_token(ctx, connector, "bot", NULL, token,
+				      sizeof(token), NULL, NULL, detail),
+			 FLOWCRED_DENIED);
+	ck_assert_ptr_nonnull(strstr(detail, "rejected"));
+	ck_assert_ptr_null(strstr(detail, "*"));
+	flowcred_close(ctx);
+	free(config);
+	free(connector);
+}
+END_TEST
+
 static Suite *bounds_suite(void)
 {
 	Suite *suite = suite_create("bounds");
@@ -399,11 +459,13 @@ static Suite *bounds_suite(void)
 	tcase_add_test(secrets, url_credentials_never_shown);
 	tcase_add_test(secrets, proxy_password_needs_private_mode);
 	tcase_add_test(secrets, configured_proxy_ignores_no_proxy);
+	tcase_add_test(secrets, short_password_not_revealed);
 	suite_add_tcase(suite, secrets);
 
 	tcase_set_timeout(identity, 30);
 	tcase_add_test(identity, store_ends_old_identity);
 	tcase_add_test(identity, renewal_rereads_keyring);
+	tcase_add_test(identity, store_drops_kernel_cached_token);
 	suite_add_tcase(suite, identity);
 	return suite;
 }
