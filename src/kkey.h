@@ -8,13 +8,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Longest key description built, in bytes with the NUL. */
+/* Maximum length of a key description, in bytes with the NUL. */
 #define FC_KKEY_DESCRIPTION_MAX 4096
 
 /* Size of the token type field, as FLOWCRED_TOKEN_TYPE_MAX. */
 #define FC_KKEY_TOKEN_TYPE_MAX 16
 
-/* What identifies one version of the configuration file: a record made
+/* The identity of one version of the configuration file. A record made
  * under another version is not used, so a changed mode, a renamed
  * connector or a new token_url takes effect at once. */
 struct fc_kkey_file_id {

@@ -44,7 +44,7 @@
 /* First token buffer size: the library's default max_response_size, so a
  * token from a connector with default settings always fits. A larger
  * token costs a second call with a buffer of the size the library
- * reported, which libflowcred answers from the token it cached. */
+ * reported, which libflowcred serves from the token it cached. */
 #define TOKEN_BUFFER_SIZE 65536
 
 /* The largest token buffer the module allocates after the library
