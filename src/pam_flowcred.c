@@ -453,10 +453,11 @@ static void log_failure(pam_handle_t *pamh, const struct module_options *opts,
  * for machine workflows, an item without stored password. Returns the
  * PAM code and logs the failure.
  *
- * NOTE: the public API has no call that tells an unknown connector from
- * an unknown Flow user without contacting the token endpoint, so a
- * connector= naming no configuration group gives PAM_USER_UNKNOWN. The
- * log line carries the library's detail, which names the missing group. */
+ * NOTE: the public API has no call that distinguishes an unknown
+ * connector from an unknown Flow user without contacting the token
+ * endpoint, so a connector= naming no configuration group gives
+ * PAM_USER_UNKNOWN. The log line carries the library's detail, which
+ * names the missing group. */
 static int classify_not_found(pam_handle_t *pamh, flowcred_ctx *ctx,
 			      const struct module_options *opts,
 			      const char *user, const char *detail)
