@@ -312,9 +312,13 @@ static flowcred_status renew(flowcred_ctx *ctx, const struct fc_connector *c,
 		if (password == NULL)
 			fc_cache_fingerprint(&ctx->cache, stored_password,
 					     current_fingerprint);
+		/* A token adopted from the kernel key cache comes without
+		 * a fingerprint; flowcred store removes such tokens, so
+		 * only its IFS user is compared. */
 		if (refresh_token != NULL && *ifs_user != NULL &&
 		    (strcmp(*ifs_user, current_user) != 0 ||
-		     strcmp(fingerprint, current_fingerprint) != 0)) {
+		     (fingerprint[0] != '\0' &&
+		      strcmp(fingerprint, current_fingerprint) != 0))) {
 			fc_log(&ctx->logger, LOG_INFO,
 			       "connector '%s': the keyring item of Flow user "
 			       "'%s' changed; starting a new session", c->name,
@@ -503,8 +507,7 @@ static flowcred_status lead(flowcred_ctx *ctx, const struct fc_connector *c,
 
 	status = renew(ctx, c, flow_user, password, refresh_token, &ifs_user,
 		       fingerprint, &result, detail, detail_size);
-	if (status == FLOWCRED_OK && c != NULL && ctx->kernel_cache &&
-	    password == NULL)
+	if (status == FLOWCRED_OK && ctx->kernel_cache && password == NULL)
 		fc_kcache_store(ctx, c, flow_user, ifs_user, &result.token);
 
 	pthread_mutex_lock(&ctx->cache.lock);

@@ -561,6 +561,38 @@ START_TEST(kernel_cache_shared_between_contexts)
 }
 END_TEST
 
+/* A later process finds the first one's refresh token in the kernel
+ * key cache and refreshes instead of opening a new session. */
+START_TEST(kernel_cache_refresh_across_contexts)
+{
+	char token[8192];
+	char detail[FLOWCRED_DETAIL_MAX];
+	flowcred_ctx *later;
+	struct fixture f;
+	char *realm = tu_unique("short");
+
+	put_short_realm(realm, 2);
+	setup_fixture(&f, realm, NULL, TU_PASSWORD);
+	ck_assert_int_eq(flowcred_set_option(f.ctx, FLOWCRED_OPT_KERNEL_CACHE,
+					     1), FLOWCRED_OK);
+	ck_assert_int_eq(tu_get_token(f.ctx, f.connector, f.flow_user, NULL,
+				      token, sizeof(token), NULL, NULL, detail),
+			 FLOWCRED_OK);
+	sleep_seconds(1.2);
+	later = tu_open(f.config);
+	ck_assert_int_eq(flowcred_set_option(later, FLOWCRED_OPT_KERNEL_CACHE,
+					     1), FLOWCRED_OK);
+	ck_assert_int_eq(tu_get_token(later, f.connector, f.flow_user, NULL,
+				      token, sizeof(token), NULL, NULL, detail),
+			 FLOWCRED_OK);
+	ck_assert_uint_eq(count_grant_type("password"), 1);
+	ck_assert_uint_eq(count_grant_type("refresh_token"), 1);
+	flowcred_close(later);
+	teardown_fixture(&f);
+	free(realm);
+}
+END_TEST
+
 START_TEST(fork_child_gets_cached_token)
 {
 	char token[8192];
@@ -622,6 +654,7 @@ static Suite *lifecycle_suite(void)
 	tcase_add_test(cache, margin_at_most_half_lifetime);
 	tcase_add_test(cache, single_flight_one_request);
 	tcase_add_test(cache, kernel_cache_shared_between_contexts);
+	tcase_add_test(cache, kernel_cache_refresh_across_contexts);
 	tcase_add_test(cache, fork_child_gets_cached_token);
 	suite_add_tcase(suite, cache);
 
