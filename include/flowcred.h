@@ -12,8 +12,8 @@
  *
  * The keyring is reached through GLib's D-Bus client, which starts a
  * worker thread at first use. The host's SIGPIPE disposition is restored
- * after GLib changes it, and a child of fork() gets tokens from the cache
- * but no keyring access; see flowcred_get_token().
+ * after GLib changes it. A child of fork() gets tokens from the cache but
+ * no keyring access (see flowcred_get_token()).
  */
 #ifndef FLOWCRED_H
 #define FLOWCRED_H

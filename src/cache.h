@@ -72,7 +72,7 @@ int fc_cache_init(struct fc_cache *cache);
 void fc_cache_destroy(struct fc_cache *cache);
 
 /* Reinitialises the locks in a child process after fork(), where a lock
- * held by a parent thread would never be released, and forgets renewals
+ * held by a parent thread would never be released, and clears the renewals
  * that parent threads had in flight. */
 void fc_cache_after_fork(struct fc_cache *cache);
 

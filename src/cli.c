@@ -1167,8 +1167,8 @@ static int reject_invalid_option(int argc, char **argv, bool missing_value)
 		return usage_error("an option requires a value");
 	}
 
-	/* -h and -v take no value and so cannot fail. 'h' and 'v' here
-	 * come from --help=X and --verbose=X. */
+	/* -h and -v take no value, so an optopt of 'h' or 'v' can only
+	 * come from --help=X or --verbose=X, reported below. */
 	if (optopt > 0 && optopt < 0x100 && optopt != 'h' && optopt != 'v')
 		return usage_error("invalid option '-%c'", optopt);
 

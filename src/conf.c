@@ -268,7 +268,7 @@ static char *redact_url(const char *url)
 	const char *start = strstr(url, "//");
 	const char *end;
 	const char *at = NULL;
-	char *shown;
+	char *redacted;
 
 	if (start == NULL)
 		return strdup(url);
@@ -280,9 +280,9 @@ static char *redact_url(const char *url)
 	}
 	if (at == NULL)
 		return strdup(url);
-	if (asprintf(&shown, "%.*s***%s", (int)(start - url), url, at) < 0)
+	if (asprintf(&redacted, "%.*s***%s", (int)(start - url), url, at) < 0)
 		return NULL;
-	return shown;
+	return redacted;
 }
 
 /* Checks an absolute URL with libcurl's parser and returns its scheme,
@@ -296,7 +296,7 @@ static char *check_url(struct group_parser *p, const char *key,
 	char *user = NULL;
 	char *fragment = NULL;
 	char *result = NULL;
-	char *shown;
+	char *redacted;
 	CURLUcode rc;
 
 	if (u == NULL) {
@@ -305,11 +305,11 @@ static char *check_url(struct group_parser *p, const char *key,
 	}
 	rc = curl_url_set(u, CURLUPART_URL, url, 0);
 	if (rc != CURLUE_OK) {
-		shown = redact_url(url);
+		redacted = redact_url(url);
 		parser_error(p, key, "invalid URL '%s': %s",
-			     shown != NULL ? shown : "(not shown)",
+			     redacted != NULL ? redacted : "(not shown)",
 			     curl_url_strerror(rc));
-		free(shown);
+		free(redacted);
 		goto out;
 	}
 	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||

@@ -9,7 +9,7 @@
 #include "flowcred.h"
 #include "log.h"
 
-/* Name of the group that holds library-wide settings. */
+/* Name of the group that contains library-wide settings. */
 #define FC_GLOBAL_GROUP "flowcred"
 
 /* Scope sent when a connector sets none: what IFS Cloud documents for

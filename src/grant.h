@@ -51,7 +51,7 @@ struct fc_grant_request {
 	const char *url;	/* NULL: the connector's token_url */
 };
 
-/* What one request brought back. */
+/* The outcome of one request. */
 struct fc_grant_result {
 	struct fc_token token;	/* filled on FLOWCRED_OK for a grant */
 	struct fc_oauth_error oauth_error;

@@ -5,7 +5,7 @@
 
 #include "log.h"
 
-/* Longest message delivered; longer ones are truncated. */
+/* Maximum length of a delivered message; longer ones are truncated. */
 #define FC_LOG_LINE_MAX 1024
 
 static void log_to_syslog(int priority, const char *message, void *userdata)

@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-/* Longest connector, Flow user or IFS user name accepted, in bytes. */
+/* Maximum length of a connector, Flow user or IFS user name, in bytes. */
 #define FC_NAME_MAX 256
 
 /* Formats a message into detail, truncating it to detail_size. Does

@@ -683,15 +683,16 @@ static flowcred_status end_sessions(flowcred_ctx *ctx,
 				    size_t detail_size)
 {
 	flowcred_status status = FLOWCRED_OK;
-	flowcred_status one;
+	flowcred_status session_status;
 	guint i;
 
 	for (i = 0; i < tokens->len; i++) {
 		char *refresh_token = g_ptr_array_index(tokens, i);
 
-		one = end_session(ctx, c, refresh_token, detail, detail_size);
-		if (one != FLOWCRED_OK)
-			status = one;
+		session_status = end_session(ctx, c, refresh_token, detail,
+					     detail_size);
+		if (session_status != FLOWCRED_OK)
+			status = session_status;
 		fc_clear_string(&refresh_token);
 	}
 	g_ptr_array_free(tokens, TRUE);

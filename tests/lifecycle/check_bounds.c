@@ -1,7 +1,7 @@
-/* Time bounds and credential changes: a stopped keyring daemon, a bus
- * that never answers and a FIFO in the configuration each fail within
- * the configured bound; new credentials end the old identity's tokens;
- * URL credentials never reach a message. */
+/* Time bounds and credential changes. A stopped keyring daemon, a bus
+ * that never responds and a FIFO in the configuration each fail within
+ * the configured bound. New credentials end the old identity's tokens,
+ * and URL credentials never reach a message. */
 #include "config.h"
 
 #include <errno.h>
